@@ -212,7 +212,8 @@ def print_table(
     except ImportError:
         _print_plain_table(title, columns, rows, caption)
         return
-    table = Table(title=title, title_justify="left")
+    click.echo(title)
+    table = Table()
     for header, justify in columns:
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
     previous: str | None = None

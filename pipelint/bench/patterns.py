@@ -365,6 +365,10 @@ def plot_results(results: list[dict[str, Any]], path: str) -> None:
                     )
             ax.set_xscale("log")
             ax.set_yscale("log")
+            ns = sorted({r["n"] for r in results})
+            ax.set_xticks(ns)
+            ax.set_xticklabels([str(n) for n in ns])
+            ax.tick_params(axis="x", which="minor", bottom=False, labelbottom=False)
             label = "GET" if pattern == "get" else "SET + EXPIRE"
             ax.set_title(f"{label} x n, rtt +{rtt:g} ms")
             ax.set_xlabel("n (keys per batch)")

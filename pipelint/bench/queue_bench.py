@@ -76,22 +76,34 @@ def resolve_impl(spec: str) -> Any:
 
 
 class _SendCounter:
-    """Counts ``send_packed_command`` calls (= round trips) in this process."""
+    """Counts, in this process, ``send_packed_command`` calls (= round trips: a
+    pipeline or transaction is sent at once) and packed commands (= commands the
+    client sends; not those a Lua script runs)."""
 
     def __init__(self) -> None:
         self.count = 0
+        self.commands = 0
 
     def install(self) -> None:
-        from redis.connection import AbstractConnection
+        from redis import connection
 
-        original = AbstractConnection.send_packed_command
+        original_send = connection.AbstractConnection.send_packed_command
         counter = self
 
-        def counting(self: Any, command: Any, check_health: bool = True) -> Any:
+        def counting_send(self: Any, command: Any, check_health: bool = True) -> Any:
             counter.count += 1
-            return original(self, command, check_health)
+            return original_send(self, command, check_health)
 
-        AbstractConnection.send_packed_command = counting  # type: ignore[method-assign]
+        connection.AbstractConnection.send_packed_command = counting_send  # type: ignore[method-assign]
+
+        for cls in (connection.PythonRespSerializer, connection.HiredisRespSerializer):
+            original_pack = cls.pack
+
+            def counting_pack(self: Any, *args: Any, _orig: Any = original_pack) -> Any:
+                counter.commands += 1
+                return _orig(self, *args)
+
+            cls.pack = counting_pack  # type: ignore[method-assign]
 
 
 def worker_main(
@@ -121,6 +133,7 @@ def worker_main(
         claimed_ids: list[str] = []
         claim_sends = submit_sends = empty_claims = submitted_ok = 0
         counter.count = 0
+        counter.commands = 0
         clock = time.perf_counter
         empty_streak = 0
         last_done = time.monotonic()
@@ -158,6 +171,7 @@ def worker_main(
                 "empty_claims": empty_claims,
                 "submitted_ok": submitted_ok,
                 "total_sends": counter.count,
+                "client_commands": counter.commands,
                 "end": last_done,
                 "error": None,
             }
@@ -351,6 +365,9 @@ def run_impl(
         "peak_clients": sampler.peak,
         # extras
         "round_trips_per_submit": round(submit_sends / max(claims, 1), 3),
+        "client_commands_per_task": round(
+            sum(int(r["client_commands"]) for r in reports.values()) / per_task, 3
+        ),
         "baseline_clients": baseline_clients,
         "tasks": tasks,
         "claims": claims,
@@ -390,6 +407,7 @@ def print_results(impls: dict[str, dict[str, Any]], env: dict[str, Any]) -> None
         ("claim p95 ms", "claim_p95_ms", 3),
         ("claim p99 ms", "claim_p99_ms", 3),
         ("Redis commands per task", "commands_per_task", 2),
+        ("commands sent by client per task", "client_commands_per_task", 2),
         ("round trips per claim", "round_trips_per_claim", 2),
         ("round trips per submit", "round_trips_per_submit", 2),
         ("peak connected clients", "peak_clients", 0),
@@ -408,8 +426,11 @@ def print_results(impls: dict[str, dict[str, Any]], env: dict[str, Any]) -> None
         "direct loopback" if not rtt else f"+{rtt:g} ms rtt via proxy"
     )
     caption = (
-        "commands per task: INFO commandstats delta (incl. commands inside Lua and "
-        "MULTI/EXEC) / completed tasks. Round trips: client sends per call. Peak clients "
+        "Redis commands per task: INFO commandstats delta over the worker phase (includes "
+        "commands run inside Lua scripts, and MULTI/EXEC) / completed tasks. 'Sent by client' "
+        "counts what redis-py packed: an EVALSHA is one, and commands queued in a MULTI "
+        "that WATCH aborted are sent but never run. Round trips: sends per call, a "
+        "pipeline being one. Peak clients "
         f"includes the {impls[names[0]].get('baseline_clients', 2)} connections open before the "
         "workers started (the benchmark's own 2 on a private server)."
     )
