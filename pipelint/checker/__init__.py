@@ -1,0 +1,187 @@
+"""Checking one file: read, decode, parse once, build the model, run the rules,
+apply suppressions. Bad input becomes a diagnostic (RP900/RP901); a crash in a
+rule becomes RP902 for that file only."""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+import libcst as cst
+
+from pipelint.analysis.runs import analyze
+from pipelint.checker.context import FileContext
+from pipelint.clients.project import ProjectIndex, module_name_for
+from pipelint.clients.resolve import Resolver
+from pipelint.clients.scopes import build_scopes
+from pipelint.config import Config
+from pipelint.diagnostics import Diagnostic, FileResult, Location
+from pipelint.rules import MODEL_RULES, Rule
+
+__all__ = ["check_file", "check_source", "decode_source", "DecodeError", "enabled_rules"]
+
+_NOQA = re.compile(
+    r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*))?",
+    re.IGNORECASE,
+)
+_IGNORE = re.compile(r"#\s*pipelint:\s*ignore(?:\[(?P<codes>[^\]]*)\])?")
+
+
+class DecodeError(Exception):
+    def __init__(self, message: str, location: Location) -> None:
+        super().__init__(message)
+        self.location = location
+
+
+def decode_source(data: bytes) -> str:
+    """Decode Python source bytes as the interpreter would (BOM, coding cookie, UTF-8)."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        raise DecodeError(f"invalid encoding declaration: {exc}", Location(1, 1)) from exc
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        start = getattr(exc, "start", 0)
+        line = data.count(b"\n", 0, start) + 1
+        col = start - (data.rfind(b"\n", 0, start) + 1) + 1
+        raise DecodeError(f"file is not valid {encoding}: {exc}", Location(line, col)) from exc
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text
+
+
+def enabled_rules(config: Config, path: Path | None = None) -> list[Rule]:
+    return [r() for r in MODEL_RULES if config.enabled(r.code, path)]
+
+
+def _meta(code: str, message: str, display: str, loc: Location) -> Diagnostic:
+    return Diagnostic(code, message, display, loc, loc, noqa_row=loc.row)
+
+
+def check_file(
+    path: Path,
+    config: Config,
+    project: ProjectIndex | None = None,
+    display: str | None = None,
+) -> tuple[FileResult, str | None]:
+    """Check a file on disk; returns the result and the decoded source (None if unreadable)."""
+    display = display if display is not None else str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return _unreadable(
+            display, "file not found (it may have been removed during the run)"
+        ), None
+    except IsADirectoryError:
+        return _unreadable(display, "is a directory"), None
+    except OSError as exc:
+        return _unreadable(display, f"cannot read file: {exc.strerror or exc}"), None
+    try:
+        source = decode_source(data)
+    except DecodeError as exc:
+        result = FileResult(display)
+        if config.enabled("RP901", path):
+            result.diagnostics.append(_meta("RP901", str(exc), display, exc.location))
+        return result, None
+    return check_source(path, source, config, project, display), source
+
+
+def _unreadable(display: str, message: str) -> FileResult:
+    return FileResult(display, [_meta("RP901", message, display, Location(1, 1))])
+
+
+def check_source(
+    path: Path,
+    source: str,
+    config: Config,
+    project: ProjectIndex | None = None,
+    display: str | None = None,
+    rules: Sequence[Rule] | None = None,
+) -> FileResult:
+    display = display if display is not None else str(path)
+    result = FileResult(display, lines=source.count("\n") + 1)
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        if config.enabled("RP900", path):
+            loc = Location(max(exc.raw_line, 1), max(exc.raw_column, 0) + 1)
+            message = f"syntax error: {exc.message}"
+            result.diagnostics.append(_meta("RP900", message, display, loc))
+        return result
+    except (RecursionError, MemoryError, ValueError) as exc:
+        result.diagnostics.append(_meta("RP900", f"cannot parse: {exc}", display, Location(1, 1)))
+        return result
+    result.parsed = True
+    rules = list(rules) if rules is not None else enabled_rules(config, path)
+    if not rules:
+        return result
+    try:
+        modname, root = module_name_for(path)
+        package = modname if path.name == "__init__.py" else modname.rpartition(".")[0]
+        if project is not None:
+            project.add_root(root)
+        index = build_scopes(module, package, walrus=":=" in source)
+        resolver = Resolver(
+            index, config.client_names, project.lookup if project is not None else None
+        )
+        analysis = analyze(index, resolver)
+        ctx = FileContext(path, display, source, module, config, index, resolver, analysis)
+    except Exception as exc:  # noqa: BLE001 - a bug in the analysis must not stop the run
+        result.diagnostics.append(_internal(display, "analysis", exc))
+        return result
+    lines = source.splitlines()
+    for rule in rules:
+        try:
+            findings = list(rule.check(ctx))
+            for f in findings:
+                start = ctx.positions[f.start].start
+                end = ctx.positions[f.end].end
+                diag = Diagnostic(
+                    f.code,
+                    f.message,
+                    display,
+                    Location(start.line, start.column + 1),
+                    Location(end.line, end.column + 1),
+                    noqa_row=start.line,
+                )
+                if f.fix is not None:
+                    diag.fix = f.fix(ctx)
+                _apply_noqa(diag, lines)
+                result.diagnostics.append(diag)
+        except Exception as exc:  # noqa: BLE001 - one rule's bug is reported, the run goes on
+            result.diagnostics.append(_internal(display, rule.code, exc))
+    return result
+
+
+def _internal(display: str, where: str, exc: BaseException) -> Diagnostic:
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    at = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
+    message = f"internal error in {where}: {type(exc).__name__}: {exc}{at} (please report this)"
+    return _meta("RP902", message, display, Location(1, 1))
+
+
+def _apply_noqa(diag: Diagnostic, lines: Sequence[str]) -> None:
+    for row in range(diag.location.row, diag.end_location.row + 1):
+        if row - 1 >= len(lines):
+            break
+        line = lines[row - 1]
+        if "#" not in line:
+            continue
+        for pattern in (_NOQA, _IGNORE):
+            m = pattern.search(line)
+            if m is None:
+                continue
+            codes = m.group("codes")
+            if codes is None or any(
+                diag.code.startswith(c.strip().upper())
+                for c in re.split(r"[,\s]+", codes)
+                if c.strip()
+            ):
+                diag.suppressed = True
+                diag.suppression = m.group(0)
+                return

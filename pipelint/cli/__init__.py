@@ -1,0 +1,129 @@
+"""The command line: ``pipelint check``, ``pipelint rule``, ``pipelint bench``.
+
+``pipelint PATHS`` is ``pipelint check PATHS``. Exit codes as ruff: 0 clean,
+1 findings (or a diff / fixes with ``--exit-non-zero-on-fix``), 2 usage or
+internal error.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pipelint import __version__
+
+__all__ = ["main", "cli"]
+
+OUTPUT_FORMATS = ("full", "concise", "text", "json", "sarif", "github")
+
+
+class _DefaultCheckGroup(click.Group):
+    """A group whose default subcommand is ``check``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["check", *args]
+        elif not args:
+            args = ["check"]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_DefaultCheckGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="pipelint")
+def cli() -> None:
+    """pipelint: find Redis commands that pay one round trip each where they could share one."""
+
+
+def _split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
+    out: list[str] = []
+    for v in values:
+        out.extend(c.strip().upper() for c in v.split(",") if c.strip())
+    return tuple(out)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--select", multiple=True, help="Rule codes or prefixes to enable (comma-separated).")
+@click.option(
+    "--extend-select", multiple=True, help="Codes to enable in addition to the selected ones."
+)
+@click.option(
+    "--ignore", multiple=True, help="Rule codes or prefixes to disable (comma-separated)."
+)
+@click.option("--fix/--no-fix", default=False, help="Apply safe fixes.")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply (and show) unsafe fixes.")
+@click.option(
+    "--diff", is_flag=True, help="Print a diff of the fixes instead of writing them; exit 1 if any."
+)
+@click.option("--show-fixes", is_flag=True, help="List the fixes that were applied.")
+@click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when fixes were applied.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--statistics", is_flag=True, help="Count findings per rule instead of listing them.")
+@click.option(
+    "--output-format",
+    type=click.Choice(OUTPUT_FORMATS),
+    default=None,
+    help="How to print findings (default: full).",
+)
+@click.option(
+    "-o", "--output-file", type=click.Path(path_type=Path), help="Write the report to this file."
+)
+@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Use this pyproject.toml instead of the nearest one.")  # fmt: skip
+@click.option("--target", type=click.Choice(["standalone", "cluster"]), default=None)
+@click.option(
+    "--client-name", "client_names", multiple=True, help="Extra client name pattern (repeatable)."
+)
+@click.option(
+    "--show-suppressed",
+    is_flag=True,
+    help="Include suppressed findings (SARIF: with suppressions).",
+)
+@click.option(
+    "-j", "--jobs", type=int, default=None, help="Worker processes (default: number of cores)."
+)
+@click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Cache directory.")
+@click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
+def check(paths: tuple[Path, ...], **opts: Any) -> None:
+    """Check PATHS (default: the current directory) for Redis round-trip problems."""
+    from pipelint.cli.check import run_check
+
+    sys.exit(run_check(list(paths), opts))
+
+
+@cli.command()
+@click.argument("code", required=False)
+@click.option("--all", "all_", is_flag=True, help="List every rule with its summary.")
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text")
+def rule(code: str | None, all_: bool, output_format: str) -> None:
+    """Show the documentation of rule CODE (e.g. RP101), or --all rules."""
+    from pipelint.cli.rule import run_rule
+
+    sys.exit(run_rule(code, all_, output_format))
+
+
+def _attach_bench() -> None:
+    try:
+        from pipelint.bench.cli import bench
+    except ImportError:  # pragma: no cover - the benchmarks are optional at import time
+        return
+    cli.add_command(bench)
+
+
+_attach_bench()
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="pipelint")
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - never a traceback on user input
+        click.echo(f"pipelint: error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(2)

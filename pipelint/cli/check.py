@@ -1,0 +1,119 @@
+"""``pipelint check``: configuration, the run, the report and the exit code."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from pipelint.checker.runner import RunOptions, RunResult, run
+from pipelint.config import Config, ConfigError, load_config
+from pipelint.reporters import report
+from pipelint.reporters.text import statistics, summary
+
+__all__ = ["run_check"]
+
+
+def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
+    out: list[str] = []
+    for v in values:
+        out.extend(c.strip().upper() for c in v.split(",") if c.strip())
+    return tuple(out)
+
+
+def _config(paths: list[Path], opts: dict[str, Any]) -> Config:
+    start = paths[0] if paths else Path.cwd()
+    config = load_config(start if start.exists() else Path.cwd(), opts.get("config_file"))
+    changes: dict[str, Any] = {}
+    if opts.get("select"):
+        changes["select"] = _codes(opts["select"])
+    if opts.get("extend_select"):
+        changes["select"] = changes.get("select", config.select) + _codes(opts["extend_select"])
+    if opts.get("ignore"):
+        changes["ignore"] = config.ignore + _codes(opts["ignore"])
+    if opts.get("target"):
+        changes["target"] = opts["target"]
+    if opts.get("client_names"):
+        changes["client_names"] = config.client_names + tuple(opts["client_names"])
+    return config.with_overrides(**changes) if changes else config
+
+
+@contextlib.contextmanager
+def _output(path: Path | None) -> Iterator[TextIO]:
+    if path is None:
+        yield sys.stdout
+        return
+    buf = io.StringIO()
+    yield buf
+    path.write_text(buf.getvalue(), encoding="utf-8")
+
+
+def run_check(paths: list[Path], opts: dict[str, Any]) -> int:
+    try:
+        config = _config(paths, opts)
+    except ConfigError as exc:
+        click.echo(f"pipelint: error: {exc}", err=True)
+        return 2
+    fmt = opts.get("output_format") or os.environ.get("PIPELINT_OUTPUT_FORMAT") or "full"
+    options = RunOptions(
+        fix=bool(opts.get("fix")),
+        unsafe_fixes=bool(opts.get("unsafe_fixes")),
+        diff=bool(opts.get("diff")),
+        jobs=opts.get("jobs") or 1,
+    )
+    if options.diff and options.fix:
+        options = RunOptions(
+            fix=False, unsafe_fixes=options.unsafe_fixes, diff=True, jobs=options.jobs
+        )
+    result = run(paths or [Path(".")], config, options)
+    with _output(opts.get("output_file")) as out:
+        if options.diff:
+            for d in result.diffs:
+                out.write(d)
+            n = sum(result.fixed.values())
+            if not opts.get("quiet"):
+                click.echo(
+                    f"Would fix {n} error{'s' if n != 1 else ''}."
+                    if n
+                    else "No errors would be fixed.",
+                    err=True,
+                )
+            return 1 if result.diffs else 0
+        if opts.get("statistics"):
+            statistics(result, out)
+        elif opts.get("quiet") and fmt in ("full", "concise", "text"):
+            for d in result.diagnostics:
+                out.write(f"{d.path}:{d.location.row}:{d.location.column}: {d.code} {d.message}\n")
+        else:
+            report(fmt, result, out)
+        if opts.get("show_fixes") and result.fixed_files and fmt in ("full", "concise", "text"):
+            _show_fixes(result, out)
+    return _exit_code(result, opts)
+
+
+def _show_fixes(result: RunResult, out: TextIO) -> None:
+    out.write("\nFixed:\n")
+    for path, counts in sorted(result.fixed_files.items()):
+        out.write(f"{path}:\n")
+        for code, n in sorted(counts.items()):
+            out.write(f"    {n} × {code}\n")
+
+
+def _exit_code(result: RunResult, opts: dict[str, Any]) -> int:
+    if opts.get("exit_zero"):
+        return 0
+    if result.diagnostics:
+        return 1
+    if opts.get("exit_non_zero_on_fix") and result.fixed:
+        return 1
+    return 0
+
+
+def summary_only(result: RunResult, out: TextIO) -> None:  # pragma: no cover - used by reporters
+    summary(result, out)

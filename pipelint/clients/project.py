@@ -1,0 +1,119 @@
+"""Clients defined in other modules of the checked project.
+
+``from app.conn import client`` makes ``client`` a Redis client when
+``app/conn.py`` (under one of the import roots) binds ``client`` at module level
+to a client, or defines ``client`` as a function returning one. Other modules
+are parsed on demand, once per process, and only when their bytes mention a
+Redis library at all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+
+from pipelint.clients.resolve import ClientInfo, Resolver
+from pipelint.clients.scopes import build_scopes
+
+__all__ = ["ProjectIndex", "module_name_for", "REDIS_IMPORT_RE"]
+
+#: Does a source mention a Redis client library in an import?
+REDIS_IMPORT_RE = re.compile(rb"\b(?:import|from)\s+(?:redis|valkey|aioredis|django_redis)\b")
+
+
+def module_name_for(path: Path) -> tuple[str, Path]:
+    """(dotted module name, import root) of a file, walking up ``__init__.py`` packages."""
+    path = path.resolve()
+    parts = [path.stem] if path.stem != "__init__" else []
+    parent = path.parent
+    while (parent / "__init__.py").exists() and parent.parent != parent:
+        parts.insert(0, parent.name)
+        parent = parent.parent
+    return ".".join(parts), parent
+
+
+@dataclass
+class _Module:
+    resolver: Resolver | None
+
+
+@dataclass
+class ProjectIndex:
+    """Lazily parsed project modules; one instance per process and configuration."""
+
+    roots: list[Path] = field(default_factory=list)
+    client_names: tuple[str, ...] = ()
+    _modules: dict[Path, _Module] = field(default_factory=dict)
+    _active: set[tuple[Path, str]] = field(default_factory=set)
+
+    def add_root(self, root: Path) -> None:
+        root = root.resolve()
+        if root not in self.roots:
+            self.roots.append(root)
+
+    def module_path(self, module: str) -> Path | None:
+        rel = Path(*module.split("."))
+        for root in self.roots:
+            for candidate in (root / rel.with_suffix(".py"), root / rel / "__init__.py"):
+                if candidate.is_file():
+                    return candidate
+        return None
+
+    def lookup(self, qualname: str, call: bool) -> ClientInfo | None:
+        """Is ``qualname`` (``app.conn.client``) a client (or, if ``call``, a function returning one)?"""
+        parts = qualname.split(".")
+        if len(parts) < 2 or parts[0] in ("redis", "valkey", "aioredis", "django_redis"):
+            return None
+        module, attr = ".".join(parts[:-1]), parts[-1]
+        path = self.module_path(module)
+        if path is None:
+            return None
+        key = (path, attr)
+        if key in self._active:
+            return None
+        self._active.add(key)
+        try:
+            return self._export(path, module, attr, call)
+        finally:
+            self._active.discard(key)
+
+    def _export(self, path: Path, module: str, attr: str, call: bool) -> ClientInfo | None:
+        mod = self._modules.get(path)
+        if mod is None:
+            mod = self._load(path, module)
+            self._modules[path] = mod
+        if mod.resolver is None:
+            return None
+        resolver = mod.resolver
+        scope = resolver.index.module
+        binds = scope.bindings.get(attr)
+        if not binds:
+            return None
+        if call:
+            if len(binds) == 1 and binds[0].kind == "def":
+                fn = resolver.index.by_node.get(binds[0].node)  # type: ignore[arg-type]
+                if fn is not None and not fn.is_async:
+                    return resolver.function_returns(fn)
+            return None
+        info = resolver.name(attr, scope)
+        if info is None:
+            return None
+        return ClientInfo(info.is_async, info.cluster, f"imported from {module}")
+
+    def _load(self, path: Path, module: str) -> _Module:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return _Module(None)
+        if not REDIS_IMPORT_RE.search(data) and b"from ." not in data and b"import " not in data:
+            return _Module(None)
+        try:
+            tree = cst.parse_module(data)
+        except Exception:  # noqa: BLE001 - an unparseable module defines nothing we trust
+            return _Module(None)
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        index = build_scopes(tree, package, walrus=b":=" in data)
+        return _Module(Resolver(index, self.client_names, self.lookup))

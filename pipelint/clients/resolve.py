@@ -1,0 +1,462 @@
+"""Is this receiver a redis-py client? Sync or asyncio? Standalone or cluster?
+
+Evidence, never guesses from method names:
+- a constructor resolved through imports and aliases (``redis.Redis(...)``,
+  ``redis.asyncio.from_url``, ``RedisCluster``, ``Sentinel(...).master_for``,
+  ``django_redis.get_redis_connection``, the ``valkey`` equivalents);
+- an annotation (also string annotations, ``Optional[...]``, ``X | None``);
+- ``self.x = <client>`` in any method of the class (or ``x: Redis`` in its body);
+- a function whose return annotation or every ``return`` is a client;
+- a module-level client imported from another module of the checked project;
+- a configured ``client-names`` pattern.
+
+A name bound several times is a client only when every binding is one (a
+``None`` placeholder aside). Anything else is "not known to be a client".
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import libcst as cst
+
+from pipelint.clients.scopes import Binding, Scope, ScopeIndex, dotted_name
+
+__all__ = [
+    "ClientInfo",
+    "Resolver",
+    "normalize_qualname",
+    "CLIENT_TYPES",
+    "PIPELINE_TYPES",
+]
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """What we know of a client. ``is_async`` None: unknown (configured name)."""
+
+    is_async: bool | None
+    cluster: bool
+    evidence: str
+
+
+_SYNC = (False, False)
+_ASYNC = (True, False)
+_SYNC_CLUSTER = (False, True)
+_ASYNC_CLUSTER = (True, True)
+
+#: Classes whose instances are clients: qualname -> (is_async, cluster)
+CLIENT_TYPES: dict[str, tuple[bool, bool]] = {
+    "redis.Redis": _SYNC,
+    "redis.StrictRedis": _SYNC,
+    "redis.client.Redis": _SYNC,
+    "redis.client.StrictRedis": _SYNC,
+    "redis.RedisCluster": _SYNC_CLUSTER,
+    "redis.cluster.RedisCluster": _SYNC_CLUSTER,
+    "redis.asyncio.Redis": _ASYNC,
+    "redis.asyncio.StrictRedis": _ASYNC,
+    "redis.asyncio.client.Redis": _ASYNC,
+    "redis.asyncio.client.StrictRedis": _ASYNC,
+    "redis.asyncio.RedisCluster": _ASYNC_CLUSTER,
+    "redis.asyncio.cluster.RedisCluster": _ASYNC_CLUSTER,
+}
+
+#: Pipelines are not clients: commands on them are queued, not sent.
+PIPELINE_TYPES = {
+    "redis.client.Pipeline",
+    "redis.asyncio.client.Pipeline",
+    "redis.cluster.ClusterPipeline",
+    "redis.asyncio.cluster.ClusterPipeline",
+}
+
+_CONSTRUCTOR_SUFFIXES = ("", ".from_url", ".from_pool")
+#: Callables that return a client: qualname -> (is_async, cluster)
+CONSTRUCTORS: dict[str, tuple[bool, bool]] = {
+    f"{cls}{suffix}": kind for cls, kind in CLIENT_TYPES.items() for suffix in _CONSTRUCTOR_SUFFIXES
+}
+CONSTRUCTORS.update(
+    {
+        "redis.from_url": _SYNC,
+        "redis.client.from_url": _SYNC,
+        "redis.utils.from_url": _SYNC,
+        "redis.asyncio.from_url": _ASYNC,
+        "redis.asyncio.client.from_url": _ASYNC,
+        "redis.asyncio.utils.from_url": _ASYNC,
+        "django_redis.get_redis_connection": _SYNC,
+    }
+)
+#: Sentinel classes: ``Sentinel(...).master_for(...)`` / ``.slave_for(...)`` is a client.
+SENTINEL_TYPES: dict[str, bool] = {
+    "redis.Sentinel": False,
+    "redis.sentinel.Sentinel": False,
+    "redis.asyncio.Sentinel": True,
+    "redis.asyncio.sentinel.Sentinel": True,
+}
+_SENTINEL_METHODS = {"master_for", "slave_for"}
+
+_VALKEY_CLASSES = {
+    "Valkey": "Redis",
+    "StrictValkey": "StrictRedis",
+    "ValkeyCluster": "RedisCluster",
+}
+_ALIASES = (
+    ("valkey.", "redis."),
+    ("aioredis.", "redis.asyncio."),
+)
+
+
+def normalize_qualname(qual: str) -> str:
+    """Map the valkey and aioredis spellings onto redis-py's."""
+    if qual == "valkey":
+        return "redis"
+    if qual == "aioredis":
+        return "redis.asyncio"
+    for old, new in _ALIASES:
+        if qual.startswith(old):
+            qual = new + qual[len(old) :]
+            if old == "valkey.":
+                parts = [_VALKEY_CLASSES.get(p, p) for p in qual.split(".")]
+                qual = ".".join(parts)
+            break
+    return qual
+
+
+_MISSING = object()
+
+# A sentinel for "bound to None": neutral when other bindings are clients.
+_NONE = ClientInfo(None, False, "none")
+
+ProjectLookup = Callable[[str, bool], "ClientInfo | None"]
+
+
+def _merge(infos: Sequence[ClientInfo]) -> ClientInfo | None:
+    infos = [i for i in infos if i is not _NONE]
+    if not infos:
+        return None
+    first = infos[0]
+    is_async = first.is_async if all(i.is_async == first.is_async for i in infos) else None
+    return ClientInfo(is_async, any(i.cluster for i in infos), first.evidence)
+
+
+def _is_none(expr: cst.BaseExpression | None) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "None"
+
+
+class Resolver:
+    """Answers "is this expression a Redis client?" for one module."""
+
+    def __init__(
+        self,
+        index: ScopeIndex,
+        client_names: Sequence[str] = (),
+        project: ProjectLookup | None = None,
+    ) -> None:
+        self.index = index
+        self.patterns = tuple(client_names)
+        self.project = project
+        self._names: dict[tuple[int, str], ClientInfo | None] = {}
+        self._attrs: dict[tuple[int, str], ClientInfo | None] = {}
+        self._funcs: dict[int, ClientInfo | None] = {}
+        self._active: set[tuple[int, str]] = set()
+        self._dotted: dict[tuple[int, str], ClientInfo | None] = {}
+
+    # ---- public --------------------------------------------------------------------
+    def receiver(self, expr: cst.BaseExpression, scope: Scope) -> ClientInfo | None:
+        """The client a method is called on, or None when not known to be one."""
+        if isinstance(expr, (cst.Name, cst.Attribute)):
+            dotted = dotted_name(expr)
+            if dotted is not None:
+                return self.dotted(dotted, scope)
+            return None
+        if isinstance(expr, cst.Call):
+            return self.value(expr, scope)
+        return None
+
+    def dotted(self, dotted: str, scope: Scope) -> ClientInfo | None:
+        """Is the name or attribute chain ``dotted`` (``r``, ``self.redis``) a client here?"""
+        key = (id(scope), dotted)
+        cached = self._dotted.get(key, _MISSING)
+        if cached is not _MISSING:
+            return cached  # type: ignore[return-value]
+        head, _, rest = dotted.partition(".")
+        info: ClientInfo | None
+        if not rest:
+            info = self.name(head, scope)
+            if info is None and self.patterns and not self._locally_rebound(head, scope):
+                info = self._configured(head)
+        else:
+            info = None
+            fn = scope.enclosing_function()
+            if fn is not None and fn.method_of is not None and head == fn.self_name:
+                if "." not in rest:
+                    info = self.class_attribute(fn.method_of, rest)
+            elif self.project is not None:
+                qual = self._qualname_dotted(dotted, scope)
+                if qual is not None:
+                    info = self.project(qual, False)
+            if info is None and self.patterns:
+                info = self._configured(dotted)
+        self._dotted[key] = info
+        return info
+
+    def qualname(self, expr: cst.BaseExpression, scope: Scope) -> str | None:
+        """The imported qualified name an expression refers to (``redis.asyncio.Redis``)."""
+        dotted = dotted_name(expr)
+        if dotted is None:
+            return None
+        return self._qualname_dotted(dotted, scope)
+
+    def _qualname_dotted(self, dotted: str, scope: Scope) -> str | None:
+        head, _, rest = dotted.partition(".")
+        target = scope.lookup_scope(head)
+        if target is None:
+            return None
+        binds = target.bindings[head]
+        quals = {b.qualname for b in binds if b.kind == "import"}
+        if len(quals) != 1 or len(binds) != 1:
+            return None
+        (qual,) = quals
+        assert qual is not None
+        full = f"{qual}.{rest}" if rest else qual
+        return normalize_qualname(full)
+
+    def annotation(self, ann: cst.BaseExpression | None, scope: Scope) -> ClientInfo | None:
+        if ann is None:
+            return None
+        if isinstance(ann, cst.SimpleString):
+            text = ann.evaluated_value
+            if not isinstance(text, str):
+                return None
+            try:
+                parsed = cst.parse_expression(text.strip())
+            except Exception:  # noqa: BLE001 - a broken string annotation is just unknown
+                return None
+            return self.annotation(parsed, scope)
+        if isinstance(ann, cst.BinaryOperation) and isinstance(ann.operator, cst.BitOr):
+            parts = [p for p in (ann.left, ann.right) if not _is_none(p)]
+            return _merge_all([self.annotation(p, scope) for p in parts])
+        if isinstance(ann, cst.Subscript):
+            qual = self.qualname(ann.value, scope) or dotted_name(ann.value) or ""
+            elems = [e.slice.value for e in ann.slice if isinstance(e.slice, cst.Index)]
+            tail = qual.rsplit(".", 1)[-1]
+            if tail in ("Optional", "Annotated", "Final", "ClassVar") and elems:
+                return self.annotation(elems[0], scope)
+            if tail == "Union":
+                parts = [e for e in elems if not _is_none(e)]
+                return _merge_all([self.annotation(p, scope) for p in parts])
+            return self.annotation(ann.value, scope)  # Redis[bytes]
+        qual = self.qualname(ann, scope)
+        if qual is None:
+            return None
+        kind = CLIENT_TYPES.get(qual)
+        if kind is None:
+            return None
+        return ClientInfo(kind[0], kind[1], f"annotation {qual}")
+
+    def value(
+        self, expr: cst.BaseExpression, scope: Scope, *, awaited: bool = False
+    ) -> ClientInfo | None:
+        """Does evaluating ``expr`` give a client?"""
+        if isinstance(expr, cst.Await):
+            return self.value(expr.expression, scope, awaited=True)
+        if isinstance(expr, cst.Name):
+            return self.name(expr.value, scope)
+        if isinstance(expr, cst.Attribute):
+            return self._attribute(expr, scope)
+        if isinstance(expr, cst.Call):
+            return self._call(expr, scope, awaited)
+        if isinstance(expr, cst.IfExp):
+            return _merge_all([self.value(expr.body, scope), self.value(expr.orelse, scope)])
+        return None
+
+    def name(self, name: str, scope: Scope) -> ClientInfo | None:
+        target = scope.lookup_scope(name)
+        if target is None:
+            return None
+        key = (id(target), name)
+        if key in self._names:
+            return self._names[key]
+        if key in self._active:
+            return None
+        self._active.add(key)
+        try:
+            info = self._bindings(target.bindings[name])
+        finally:
+            self._active.discard(key)
+        self._names[key] = info
+        return info
+
+    def is_pipeline_type(self, ann: cst.BaseExpression | None, scope: Scope) -> bool:
+        return ann is not None and self.qualname(ann, scope) in PIPELINE_TYPES
+
+    # ---- internals -----------------------------------------------------------------
+    def _configured(self, dotted: str) -> ClientInfo | None:
+        for pattern in self.patterns:
+            if fnmatch.fnmatchcase(dotted, pattern):
+                return ClientInfo(None, False, f"client-names {pattern!r}")
+        return None
+
+    def _locally_rebound(self, name: str, scope: Scope) -> bool:
+        """A configured name reassigned in this function to something that is not a client."""
+        target = scope.lookup_scope(name)
+        if target is None or target is not scope:
+            return False
+        return any(
+            b.kind in ("assign", "with", "other", "def", "class", "import")
+            for b in target.bindings[name]
+        )
+
+    def _bindings(self, binds: Sequence[Binding]) -> ClientInfo | None:
+        infos: list[ClientInfo] = []
+        for b in binds:
+            info = self._binding(b)
+            if info is None:
+                return None
+            infos.append(info)
+        return _merge(infos)
+
+    def _binding(self, b: Binding) -> ClientInfo | None:
+        if b.kind == "import":
+            if self.project is not None and b.qualname:
+                return self.project(normalize_qualname(b.qualname), False)
+            return None
+        if b.kind == "param":
+            return self.annotation(b.annotation, b.scope)
+        if b.kind == "assign":
+            if b.annotation is not None:
+                return self.annotation(b.annotation, b.scope)
+            if b.value is None or _is_none(b.value):
+                return _NONE
+            return self.value(b.value, b.scope)
+        if b.kind == "with":
+            assert b.value is not None
+            return self.value(b.value, b.scope)
+        return None
+
+    def _attribute(self, expr: cst.Attribute, scope: Scope) -> ClientInfo | None:
+        dotted = dotted_name(expr)
+        if dotted is None:
+            return None
+        info = self.dotted(dotted, scope)
+        if info is not None and info.evidence.startswith("client-names"):
+            return None  # a configured name is a receiver, not evidence for a value
+        return info
+
+    def class_attribute(self, cls: Scope, attr: str, depth: int = 0) -> ClientInfo | None:
+        key = (id(cls), attr)
+        if key in self._attrs:
+            return self._attrs[key]
+        if key in self._active or depth > 5:
+            return None
+        self._active.add(key)
+        try:
+            binds = cls.attributes.get(attr)
+            if binds:
+                info = self._bindings(binds)
+            else:
+                info = None
+                for base in cls.base_names:
+                    base_name = dotted_name(base)
+                    base_cls = self.index.classes.get(base_name or "")
+                    if base_cls is not None:
+                        info = self.class_attribute(base_cls, attr, depth + 1)
+                        if info is not None:
+                            break
+        finally:
+            self._active.discard(key)
+        self._attrs[key] = info
+        return info
+
+    def _call(self, call: cst.Call, scope: Scope, awaited: bool) -> ClientInfo | None:
+        func = call.func
+        qual = self.qualname(func, scope)
+        if qual is not None:
+            kind = CONSTRUCTORS.get(qual)
+            if kind is not None:
+                return ClientInfo(kind[0], kind[1], f"constructor {qual}")
+        if isinstance(func, cst.Attribute) and func.attr.value in _SENTINEL_METHODS:
+            is_async = self._sentinel(func.value, scope)
+            if is_async is not None:
+                return ClientInfo(is_async, False, "Sentinel.master_for")
+        # a function of this module (or a method on self) that returns a client
+        fn_scope: Scope | None = None
+        if isinstance(func, cst.Name):
+            target = scope.lookup_scope(func.value)
+            if target is not None:
+                binds = target.bindings[func.value]
+                if len(binds) == 1 and binds[0].kind == "def":
+                    fn_scope = self.index.by_node.get(binds[0].node)  # type: ignore[arg-type]
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            fn = scope.enclosing_function()
+            if fn is not None and fn.method_of is not None and func.value.value == fn.self_name:
+                binds = fn.method_of.bindings.get(func.attr.value, [])
+                if len(binds) == 1 and binds[0].kind == "def":
+                    fn_scope = self.index.by_node.get(binds[0].node)  # type: ignore[arg-type]
+        if fn_scope is not None:
+            if fn_scope.is_async and not awaited:
+                return None
+            return self._function_returns(fn_scope)
+        if qual is not None and self.project is not None:
+            return self.project(qual, True)
+        return None
+
+    def _sentinel(self, expr: cst.BaseExpression, scope: Scope) -> bool | None:
+        if isinstance(expr, cst.Call):
+            qual = self.qualname(expr.func, scope)
+            return SENTINEL_TYPES.get(qual or "")
+        if isinstance(expr, cst.Name):
+            target = scope.lookup_scope(expr.value)
+            if target is None:
+                return None
+            kinds = set()
+            for b in target.bindings[expr.value]:
+                if b.kind == "assign" and isinstance(b.value, cst.Call):
+                    kinds.add(SENTINEL_TYPES.get(self.qualname(b.value.func, b.scope) or ""))
+                elif b.kind == "param" and b.annotation is not None:
+                    kinds.add(SENTINEL_TYPES.get(self.qualname(b.annotation, b.scope) or ""))
+                else:
+                    return None
+            if len(kinds) == 1:
+                return kinds.pop()
+        return None
+
+    def function_returns(self, fn_scope: Scope) -> ClientInfo | None:
+        return self._function_returns(fn_scope)
+
+    def _function_returns(self, fn_scope: Scope) -> ClientInfo | None:
+        key = id(fn_scope)
+        if key in self._funcs:
+            return self._funcs[key]
+        akey = (key, "<return>")
+        if akey in self._active:
+            return None
+        self._active.add(akey)
+        try:
+            if fn_scope.return_annotation is not None:
+                info = self.annotation(fn_scope.return_annotation, fn_scope.parent or fn_scope)
+            elif fn_scope.returns:
+                infos: list[ClientInfo] = []
+                info = None
+                for ret in fn_scope.returns:
+                    if _is_none(ret):
+                        continue
+                    one = self.value(ret, fn_scope)
+                    if one is None:
+                        infos = []
+                        break
+                    infos.append(one)
+                info = _merge(infos) if infos else None
+            else:
+                info = None
+        finally:
+            self._active.discard(akey)
+        self._funcs[key] = info
+        return info
+
+
+def _merge_all(infos: Sequence[ClientInfo | None]) -> ClientInfo | None:
+    if not infos or any(i is None for i in infos):
+        return None
+    return _merge([i for i in infos if i is not None])

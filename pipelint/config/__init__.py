@@ -1,0 +1,177 @@
+"""Configuration: ``[tool.pipelint]`` in the nearest ``pyproject.toml``.
+
+Keys (kebab-case as in ruff, snake_case accepted): ``select``, ``ignore``,
+``extend-select``, ``per-file-ignores``, ``exclude``, ``extend-exclude``,
+``client-names``, ``target`` ("standalone" | "cluster").
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["Config", "ConfigError", "load_config", "find_pyproject", "DEFAULT_EXCLUDE"]
+
+DEFAULT_EXCLUDE = (
+    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".mypy_cache", ".nox",
+    ".pants.d", ".pytype", ".ruff_cache", ".svn", ".tox", ".venv", "__pypackages__",
+    "_build", "buck-out", "dist", "node_modules", "site-packages", "venv",
+    ".pipelint_cache", ".pytest_cache", "__pycache__",
+)  # fmt: skip
+
+_KEYS = {
+    "select", "ignore", "extend-select", "per-file-ignores", "exclude", "extend-exclude",
+    "client-names", "target", "preview",
+}  # fmt: skip
+
+
+class ConfigError(Exception):
+    """Invalid configuration: reported as a usage error (exit 2)."""
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path = field(default_factory=Path.cwd)
+    source: Path | None = None  # the pyproject.toml it came from
+    select: tuple[str, ...] = ("RP1", "RP2", "RP3", "RP9")
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: tuple[str, ...] = ()
+    client_names: tuple[str, ...] = ()
+    target: str = "standalone"
+
+    def enabled(self, code: str, path: Path | None = None) -> bool:
+        """Is ``code`` selected (longest matching prefix wins, as in ruff)?"""
+        best_sel = max(
+            (len(p) for p in self.select if code.startswith(p) or p == "ALL"), default=-1
+        )
+        best_ign = max(
+            (len(p) for p in self.ignore if code.startswith(p) or p == "ALL"), default=-1
+        )
+        if best_sel < 0 or best_ign >= best_sel:
+            return False
+        if path is not None and self.per_file_ignores:
+            rel = self.relative(path)
+            for pattern, codes in self.per_file_ignores:
+                if _match_path(rel, pattern) and any(
+                    code.startswith(c) or c == "ALL" for c in codes
+                ):
+                    return False
+        return True
+
+    def relative(self, path: Path) -> str:
+        try:
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def fingerprint(self) -> str:
+        """Stable hash of everything that can change results (for the cache)."""
+        data = {
+            "select": self.select,
+            "ignore": self.ignore,
+            "per_file_ignores": self.per_file_ignores,
+            "client_names": self.client_names,
+            "target": self.target,
+        }
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+    def with_overrides(self, **changes: Any) -> Config:
+        return replace(self, **changes)
+
+
+def _match_path(rel: str, pattern: str) -> bool:
+    if fnmatch.fnmatchcase(rel, pattern):
+        return True
+    name = rel.rsplit("/", 1)[-1]
+    if "/" not in pattern and fnmatch.fnmatchcase(name, pattern):
+        return True
+    return rel.startswith(pattern.rstrip("/") + "/")
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml at or above ``start`` that has ``[tool.pipelint]``,
+    else the nearest pyproject.toml at all."""
+    start = start.resolve()
+    if start.is_file():
+        start = start.parent
+    nearest: Path | None = None
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            nearest = nearest or candidate
+            try:
+                if b"[tool.pipelint" in candidate.read_bytes():
+                    return candidate
+            except OSError:
+                continue
+    return nearest
+
+
+def _codes(value: Any, key: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"[tool.pipelint] {key} must be a list of strings")
+    return tuple(v.strip().upper() for v in value)
+
+
+def load_config(start: Path, explicit: Path | None = None) -> Config:
+    path = explicit if explicit is not None else find_pyproject(start)
+    if path is None:
+        return Config(root=start.resolve() if start.is_dir() else start.resolve().parent)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    table = data.get("tool", {}).get("pipelint", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.pipelint] must be a table")
+    table = {k.replace("_", "-"): v for k, v in table.items()}
+    unknown = sorted(set(table) - _KEYS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown [tool.pipelint] keys: {', '.join(unknown)}")
+    cfg = Config(root=path.parent.resolve(), source=path)
+    changes: dict[str, Any] = {}
+    if "select" in table:
+        changes["select"] = _codes(table["select"], "select")
+    if "extend-select" in table:
+        changes["select"] = changes.get("select", cfg.select) + _codes(
+            table["extend-select"], "extend-select"
+        )
+    if "ignore" in table:
+        changes["ignore"] = _codes(table["ignore"], "ignore")
+    if "per-file-ignores" in table:
+        pfi = table["per-file-ignores"]
+        if not isinstance(pfi, dict):
+            raise ConfigError(f"{path}: per-file-ignores must be a table of pattern = [codes]")
+        changes["per_file_ignores"] = tuple(
+            (str(k), _codes(v, f"per-file-ignores.{k}")) for k, v in sorted(pfi.items())
+        )
+    for key, attr in (("exclude", "exclude"), ("extend-exclude", "extend_exclude")):
+        if key in table:
+            value = table[key]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{path}: {key} must be a list of strings")
+            changes[attr] = tuple(value)
+    if "client-names" in table:
+        value = table["client-names"]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{path}: client-names must be a list of strings")
+        changes["client_names"] = tuple(value)
+    if "target" in table:
+        if table["target"] not in ("standalone", "cluster"):
+            raise ConfigError(f'{path}: target must be "standalone" or "cluster"')
+        changes["target"] = table["target"]
+    return replace(cfg, **changes)

@@ -1,0 +1,20 @@
+"""The rules: each one a small class reading the model (see ``base.Rule``)."""
+
+from __future__ import annotations
+
+from pipelint.rules.base import Finding, Rule
+from pipelint.rules.meta import InternalError, SyntaxErrorRule, UnreadableFile
+from pipelint.rules.rp101 import SequentialCommands
+
+__all__ = ["ALL_RULES", "MODEL_RULES", "Finding", "Rule", "get_rule"]
+
+#: Rules that read the analysis model, in code order.
+MODEL_RULES: tuple[type[Rule], ...] = (SequentialCommands,)
+#: Every rule, including the RP9xx input diagnostics.
+ALL_RULES: dict[str, type[Rule]] = {
+    r.code: r for r in (*MODEL_RULES, SyntaxErrorRule, UnreadableFile, InternalError)
+}
+
+
+def get_rule(code: str) -> type[Rule] | None:
+    return ALL_RULES.get(code.upper())

@@ -1,0 +1,61 @@
+"""Reading fixtures: inline expectations and per-fixture configuration."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from pipelint.clients.project import ProjectIndex
+from pipelint.config import Config
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+_EXPECT = re.compile(r"#\s*error:\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*)")
+_CONFIG = re.compile(r"^#\s*pipelint-config:\s*(?P<toml>.+)$", re.MULTILINE)
+
+
+def fixture_files(rule_dir: str | None = None) -> list[Path]:
+    base = FIXTURES / rule_dir if rule_dir else FIXTURES
+    return sorted(
+        p
+        for p in base.rglob("*.py")
+        if not p.name.endswith(".fixed.py") and "__pycache__" not in p.parts
+    )
+
+
+def expected(source: str) -> set[tuple[int, str]]:
+    out = set()
+    for lineno, line in enumerate(source.splitlines(), 1):
+        m = _EXPECT.search(line)
+        if m:
+            for code in re.split(r"\s*,\s*", m.group("codes")):
+                out.add((lineno, code))
+    return out
+
+
+def fixture_config(path: Path, source: str) -> Config:
+    table: dict[str, object] = {}
+    for m in _CONFIG.finditer(source):
+        table.update(tomllib.loads(m.group("toml")))
+    cfg = Config(root=path.parent, select=("RP",))
+    if "client-names" in table:
+        cfg = cfg.with_overrides(client_names=tuple(table["client-names"]))  # type: ignore[arg-type]
+    if "target" in table:
+        cfg = cfg.with_overrides(target=str(table["target"]))
+    return cfg
+
+
+def project_for(config: Config) -> ProjectIndex:
+    return ProjectIndex(client_names=config.client_names)
+
+
+def count_cases(source: str) -> tuple[int, int]:
+    """(positive, negative) cases: `# error:` markers and `# ok:` markers."""
+    pos = len(_EXPECT.findall(source))
+    neg = len(re.findall(r"#\s*ok:", source))
+    return pos, neg
