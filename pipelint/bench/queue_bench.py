@@ -373,6 +373,7 @@ def run_impl(
         "claims": claims,
         "completed": completed,
         "duplicate_claims": len(all_ids) - len(set(all_ids)),
+        "rejected_submits": claims - completed,
         "empty_claims": sum(int(r["empty_claims"]) for r in reports.values()),
         "wall_s": round(wall, 3),
         "enqueue_per_sec": round(enqueue_rate, 1),
@@ -412,6 +413,7 @@ def print_results(impls: dict[str, dict[str, Any]], env: dict[str, Any]) -> None
         ("round trips per submit", "round_trips_per_submit", 2),
         ("peak connected clients", "peak_clients", 0),
         ("tasks completed", "completed", 0),
+        ("submits rejected (False)", "rejected_submits", 0),
         ("duplicate claims", "duplicate_claims", 0),
     ]
     rows = []
