@@ -49,7 +49,8 @@ from pipelint.queue.base import (
 
 __all__ = ["NaiveQueue"]
 
-_MAX_WATCH_RETRIES = 50
+_MAX_REAP_RETRIES = 20
+"""WatchError retries of one requeue; the next reap pass tries again."""
 
 
 class NaiveQueue:
@@ -177,7 +178,7 @@ class NaiveQueue:
 
     def _requeue_expired(self, task_id: str) -> None:
         lease_key = self.keys.lease(task_id)
-        for _ in range(_MAX_WATCH_RETRIES):
+        for _ in range(_MAX_REAP_RETRIES):
             with self.client.pipeline(transaction=True) as pipe:
                 try:
                     pipe.watch(lease_key, self.keys.inprog)
@@ -225,7 +226,7 @@ class NaiveQueue:
         self, task_id: str, worker_id: str, delay: float | None = None, reason: str = ""
     ) -> bool:
         lease_key = self.keys.lease(task_id)
-        for _ in range(_MAX_WATCH_RETRIES):
+        while True:  # retry on WatchError; every retry re-checks the owner
             with self.client.pipeline(transaction=True) as pipe:
                 try:
                     pipe.watch(lease_key, self.keys.inprog)
@@ -263,13 +264,12 @@ class NaiveQueue:
                     return True
                 except redis.WatchError:
                     continue
-        return False
 
     def submit(self, task_id: str, worker_id: str, result: Any, status: str = "completed") -> bool:
         if status not in ("completed", "failed"):
             raise ValueError("status must be 'completed' or 'failed'")
         lease_key = self.keys.lease(task_id)
-        for _ in range(_MAX_WATCH_RETRIES):
+        while True:  # retry on WatchError; every retry re-checks the owner
             with self.client.pipeline(transaction=True) as pipe:
                 try:
                     pipe.watch(lease_key, self.keys.inprog)
@@ -290,7 +290,6 @@ class NaiveQueue:
                     return True
                 except redis.WatchError:
                     continue
-        return False
 
     def submit_many(self, worker_id: str, items: list[tuple[str, Any]]) -> int:
         done = 0
