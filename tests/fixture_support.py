@@ -59,3 +59,31 @@ def count_cases(source: str) -> tuple[int, int]:
     pos = len(_EXPECT.findall(source))
     neg = len(re.findall(r"#\s*ok:", source))
     return pos, neg
+
+
+def fixed_text(path: Path, source: str | None = None, unsafe: bool = True) -> str:
+    """What `pipelint check --fix --unsafe-fixes` would write for a fixture."""
+    from pipelint.checker import check_source
+    from pipelint.fixes.apply import fix_text
+
+    source = source if source is not None else path.read_text(encoding="utf-8")
+    config = fixture_config(path, source)
+    project = project_for(config)
+    result = check_source(path, source, config, project, str(path))
+    text, _result, _applied, failure = fix_text(
+        path, source, result, config, project, str(path), unsafe
+    )
+    assert failure is None, failure
+    return text
+
+
+def fix_cases() -> list[Path]:
+    return sorted(
+        p for p in (FIXTURES / "RP101" / "fix").glob("*.py") if not p.name.endswith(".fixed.py")
+    )
+
+
+if __name__ == "__main__":  # regenerate the expected outputs: python -m tests.fixture_support
+    for case in fix_cases():
+        case.with_name(case.stem + ".fixed.py").write_text(fixed_text(case), encoding="utf-8")
+        print("wrote", case.with_name(case.stem + ".fixed.py"))

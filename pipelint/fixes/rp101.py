@@ -1,3 +1,222 @@
-"""RP101 fix: rewrite a run of commands as one pipeline (see rules/RP101.md)."""
+"""RP101 fix: rewrite a run of commands as one pipeline (see rules/RP101.md).
+
+The run's source span (first to last command statement) becomes::
+
+    with <client>.pipeline(transaction=False) as pipe:
+        pipe.<cmd1>(...)
+        <statements that were between the commands, in place>
+        pipe.<cmd2>(...)
+        a, _ = pipe.execute()
+        <bindings that do more than unpack: wrappers, annotations, +=, return>
+
+Comments and blank lines inside the span move with the statements (indented
+one level); everything outside the span is untouched.
+"""
 
 from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import libcst as cst
+
+from pipelint.analysis.exprs import names_overlap
+from pipelint.analysis.model import Command, Run
+from pipelint.checker.context import FileContext
+from pipelint.diagnostics import Edit, Fix
+from pipelint.fixes import register
+
+__all__ = ["build_fix"]
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_EMPTY = cst.Module([])
+
+
+def _code(node: cst.CSTNode) -> str:
+    return _EMPTY.code_for_node(node)
+
+
+@dataclass
+class _Names:
+    used: set[str]
+
+    def fresh(self, base: str) -> str:
+        name = base
+        i = 2
+        while name in self.used:
+            name = f"{base}_{i}"
+            i += 1
+        self.used.add(name)
+        return name
+
+
+def _has_multiline_string(node: cst.CSTNode) -> bool:
+    text = _code(node)
+    return '"""' in text or "'''" in text or "\\\n" in text
+
+
+def _reindent(text: str, extra: str, newline: str) -> str:
+    """Indent every line after the first by ``extra`` (first line is placed by the caller)."""
+    lines = text.split(newline)
+    return newline.join([lines[0], *[(extra + ln if ln.strip() else ln) for ln in lines[1:]]])
+
+
+def _line_text(ctx: FileContext, node: cst.CSTNode) -> tuple[int, int]:
+    """Offsets of a statement: from its first character to the end of its last line
+    (trailing comment included, newline excluded)."""
+    start, end = ctx.span(node)
+    rng = ctx.positions[node]
+    line_end = (
+        ctx.line_starts[rng.end.line] if rng.end.line < len(ctx.line_starts) else len(ctx.source)
+    )
+    text = ctx.source[end:line_end]
+    stripped = text.rstrip("\r\n")
+    return start, end + len(stripped)
+
+
+@register("RP101")
+def build_fix(ctx: FileContext, subject: object) -> Fix | None:
+    run = subject
+    assert isinstance(run, Run)
+    cmds = run.commands
+    reasons: list[str] = []
+    nl = ctx.newline
+    unit = ctx.module.default_indent
+
+    # ---- can we prove the rewrite keeps behaviour? ----------------------------------
+    target_names = {w for c in cmds for w in c.writes}
+    bind_reads = {r for c in cmds for r in c.bind_reads}
+    for _stmt, facts in run.between:
+        if any(names_overlap(w, t) for w in facts.writes for t in target_names | bind_reads):
+            reasons.append("a statement between the commands rebinds a name the results use")
+            break
+    for stmt, _facts in run.between:
+        if _has_multiline_string(stmt):
+            reasons.append("a statement between the commands holds a multi-line string")
+            break
+    if not all(c.simple_targets for c in cmds):
+        reasons.append("a result is bound to a target that cannot be re-bound safely")
+    if isinstance(cmds[0].receiver, cst.Call):
+        reasons.append("the client is obtained by a call, which the pipeline would make once")
+    cluster = run.client.cluster or ctx.config.target == "cluster"
+    if cluster:
+        rejected = sorted({c.method for c in cmds if not c.spec.cluster_pipeline_ok})
+        if rejected:
+            reasons.append(f"a cluster pipeline rejects {', '.join(rejected)}")
+
+    # ---- names --------------------------------------------------------------------
+    names = _Names(set(_IDENT.findall(ctx.source)))
+    pipe = names.fresh("pipe")
+    receiver = _code(cmds[0].receiver)
+
+    # slots: what each command's result is unpacked into
+    slots: list[str] = []
+    post: list[str] = []
+    direct: list[bool] = []
+    for c in cmds:
+        direct.append(
+            c.kind == "assign"
+            and len(c.targets) == 1
+            and not c.wrapped
+            and _unpackable(c.targets[0])
+        )
+    # a binding statement must not see a name that a *later* command binds by unpacking
+    for i, c in enumerate(cmds):
+        if direct[i]:
+            continue
+        later = {w for j in range(i + 1, len(cmds)) if direct[j] for w in cmds[j].writes}
+        reads = set(c.bind_reads) | (set(c.writes) if c.kind == "augassign" else set())
+        if any(names_overlap(r, w) for r in reads for w in later):
+            direct = [False] * len(cmds)
+            break
+    unused = "_" if "_" not in names.used else names.fresh("_unused")
+    for i, c in enumerate(cmds):
+        if not c.result_used:
+            slots.append(unused)
+        elif direct[i]:
+            target = c.targets[0]
+            if (
+                isinstance(target, (cst.Tuple, cst.List))
+                and not target.lpar
+                and isinstance(target, cst.Tuple)
+            ):
+                target = target.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+            slots.append(_code(target))
+        else:
+            slot = names.fresh(f"{c.method}_result")
+            slots.append(slot)
+            post.append(_binding(ctx, c, slot))
+
+    # ---- text ---------------------------------------------------------------------
+    first = run.statements[0]
+    start, _ = _line_text(ctx, first)
+    line_start = ctx.line_starts[ctx.positions[first].start.line - 1]
+    indent = ctx.source[line_start:start]
+    if indent.strip():
+        return None  # not at the start of its line (e.g. after a semicolon)
+    inner = indent + unit
+    out: list[str] = []
+    prefix = "async with" if run.is_async else "with"
+    out.append(f"{prefix} {receiver}.pipeline(transaction=False) as {pipe}:")
+    stmt_set = {id(c.stmt): c for c in cmds}
+    prev_end: int | None = None
+    for stmt in run.statements:
+        s_start, s_end = _line_text(ctx, stmt)
+        if prev_end is not None:
+            # comments and blank lines between the previous statement and this one
+            gap = ctx.source[prev_end:s_start]
+            gap_lines = gap.split(nl)[1:-1]  # drop the rest of the previous line and the indent
+            for gl in gap_lines:
+                out.append(inner + gl.strip() if gl.strip() else "")
+        cmd = stmt_set.get(id(stmt))
+        if cmd is not None:
+            _, recv_end = ctx.span(cmd.receiver)
+            _, call_end = ctx.span(cmd.call)
+            text = pipe + ctx.source[recv_end:call_end]
+            if not _has_multiline_string(cmd.call):
+                text = _reindent(text, unit, nl)
+            comment = cmd.stmt.trailing_whitespace.comment
+            if comment is not None:
+                text += "  " + comment.value
+            out.append(inner + text)
+        else:
+            text = ctx.source[s_start:s_end]
+            out.append(inner + _reindent(text, unit, nl))
+        prev_end = s_end
+    execute = f"await {pipe}.execute()" if run.is_async else f"{pipe}.execute()"
+    if any(c.result_used for c in cmds):
+        if len(cmds) == 1:
+            out.append(f"{inner}{slots[0]}, = {execute}")
+        else:
+            out.append(f"{inner}{', '.join(slots)} = {execute}")
+    else:
+        out.append(f"{inner}{execute}")
+    for c, p in zip([c for i, c in enumerate(cmds) if c.result_used and not direct[i]], post):
+        out.append(inner + (p if _has_multiline_string(c.small) else _reindent(p, unit, nl)))
+    content = nl.join(out)
+    _, end = _line_text(ctx, run.statements[-1])
+    n = len(cmds)
+    reads_only = all(c.spec.readonly and not c.spec.write for c in cmds)
+    if reasons:
+        applicability = "display-only"
+        message = f"Rewrite the {n} commands as one pipeline (not automatic: {reasons[0]})"
+    elif reads_only:
+        applicability = "safe"
+        message = f"Rewrite the {n} commands as one pipeline"
+    else:
+        applicability = "unsafe"
+        message = f"Rewrite the {n} commands as one pipeline (they write: on an error, later commands still run)"
+    edit = Edit(start, end, content, ctx.location(start), ctx.location(end))
+    return Fix(applicability, message, (edit,))
+
+
+def _unpackable(target: cst.BaseExpression) -> bool:
+    return isinstance(target, (cst.Name, cst.Attribute, cst.Subscript, cst.Tuple, cst.List))
+
+
+def _binding(ctx: FileContext, c: Command, slot: str) -> str:
+    """The statement that binds a command's result the way the original did: its own
+    source with the command (and its ``await``) replaced by ``slot``."""
+    start, end = ctx.span(c.small)
+    cmd_start, cmd_end = ctx.span(c.command_expr)
+    return ctx.source[start:cmd_start] + slot + ctx.source[cmd_end:end]
