@@ -9,7 +9,6 @@ failure is reported as RP902 on that file.
 from __future__ import annotations
 
 import difflib
-import io
 import os
 import tempfile
 import tokenize
@@ -167,7 +166,7 @@ def write_atomic(path: Path, text: str) -> None:
     st = path.stat()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".pipelint-tmp", dir=path.parent)
     try:
-        with io.open(fd, "wb", closefd=True) as fh:
+        with open(fd, "wb", closefd=True) as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())

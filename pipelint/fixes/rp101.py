@@ -111,7 +111,7 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
 
     # slots: what each command's result is unpacked into
     slots: list[str] = []
-    post: list[str] = []
+    post: list[tuple[Command, str]] = []
     direct: list[bool] = []
     for c in cmds:
         direct.append(
@@ -145,7 +145,7 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
         else:
             slot = names.fresh(f"{c.method}_result")
             slots.append(slot)
-            post.append(_binding(ctx, c, slot))
+            post.append((c, _binding(ctx, c, slot)))
 
     # ---- text ---------------------------------------------------------------------
     first = run.statements[0]
@@ -191,7 +191,7 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
             out.append(f"{inner}{', '.join(slots)} = {execute}")
     else:
         out.append(f"{inner}{execute}")
-    for c, p in zip([c for i, c in enumerate(cmds) if c.result_used and not direct[i]], post):
+    for c, p in post:
         out.append(inner + (p if _has_multiline_string(c.small) else _reindent(p, unit, nl)))
     content = nl.join(out)
     _, end = _line_text(ctx, run.statements[-1])
