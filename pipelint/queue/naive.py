@@ -31,12 +31,12 @@ import uuid
 from typing import Any
 
 import redis
+from redis.cluster import RedisCluster
 
 from pipelint.queue.base import (
     PRIORITIES,
     QueueKeys,
     QueueOptions,
-    RedisClient,
     Task,
     backoff_delay,
     check_priority,
@@ -62,7 +62,7 @@ class NaiveQueue:
 
     def __init__(
         self,
-        client: RedisClient,
+        client: redis.Redis | RedisCluster,
         name: str,
         *,
         prefix: str = "",

@@ -37,10 +37,12 @@ import json
 import uuid
 from typing import Any
 
+import redis
+from redis.cluster import RedisCluster
+
 from pipelint.queue.base import (
     QueueKeys,
     QueueOptions,
-    RedisClient,
     Task,
     check_priority,
     now,
@@ -290,7 +292,7 @@ class PipelinedQueue:
 
     def __init__(
         self,
-        client: RedisClient,
+        client: redis.Redis | RedisCluster,
         name: str,
         *,
         prefix: str = "",
