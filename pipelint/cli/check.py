@@ -14,7 +14,7 @@ import click
 
 from pipelint.checker.runner import RunOptions, RunResult, run
 from pipelint.config import Config, ConfigError, load_config
-from pipelint.reporters import report
+from pipelint.reporters import ReportOptions, report
 from pipelint.reporters.text import statistics, summary
 
 __all__ = ["run_check"]
@@ -91,7 +91,10 @@ def run_check(paths: list[Path], opts: dict[str, Any]) -> int:
             for d in result.diagnostics:
                 out.write(f"{d.path}:{d.location.row}:{d.location.column}: {d.code} {d.message}\n")
         else:
-            report(fmt, result, out)
+            report_options = ReportOptions(
+                config=config, show_suppressed=bool(opts.get("show_suppressed"))
+            )
+            report(fmt, result, out, report_options)
         if opts.get("show_fixes") and result.fixed_files and fmt in ("full", "concise", "text"):
             _show_fixes(result, out)
     return _exit_code(result, opts)

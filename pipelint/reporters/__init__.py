@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TextIO
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from pipelint.checker.runner import RunResult
 
-__all__ = ["REPORTERS", "report", "rule_url"]
+if TYPE_CHECKING:
+    from pipelint.config import Config
 
-Reporter = Callable[[RunResult, TextIO], None]
+__all__ = ["REPORTERS", "ReportOptions", "report", "rule_url"]
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What a reporter may need besides the run's result."""
+
+    #: the run's configuration: its root (SARIF URIs) and the enabled rules
+    config: Config | None = None
+    #: include suppressed findings (SARIF: with ``suppressions``)
+    show_suppressed: bool = False
+    #: the directory the diagnostics' paths are relative to (default: the cwd)
+    cwd: Path = field(default_factory=Path.cwd)
+
+
+Reporter = Callable[[RunResult, TextIO, ReportOptions], None]
 
 
 def rule_url(code: str) -> str:
@@ -17,18 +35,20 @@ def rule_url(code: str) -> str:
 
 
 def _reporters() -> dict[str, Reporter]:
-    from pipelint.reporters import json_, text
+    from pipelint.reporters import github, json_, sarif, text
 
     return {
         "text": text.report_full,
         "full": text.report_full,
         "concise": text.report_concise,
         "json": json_.report,
+        "sarif": sarif.report,
+        "github": github.report,
     }
 
 
-REPORTERS = ("text", "full", "concise", "json")
+REPORTERS = ("text", "full", "concise", "json", "sarif", "github")
 
 
-def report(fmt: str, result: RunResult, out: TextIO) -> None:
-    _reporters()[fmt](result, out)
+def report(fmt: str, result: RunResult, out: TextIO, options: ReportOptions | None = None) -> None:
+    _reporters()[fmt](result, out, options if options is not None else ReportOptions())

@@ -8,6 +8,7 @@ from typing import Any, TextIO
 
 from pipelint.checker.runner import RunResult
 from pipelint.diagnostics import Diagnostic
+from pipelint.reporters import ReportOptions
 
 __all__ = ["report", "diagnostic_json"]
 
@@ -28,7 +29,8 @@ def diagnostic_json(d: Diagnostic, cwd: Path | None = None) -> dict[str, Any]:
     }
 
 
-def report(result: RunResult, out: TextIO) -> None:
-    data = [diagnostic_json(d) for d in result.diagnostics]
+def report(result: RunResult, out: TextIO, options: ReportOptions | None = None) -> None:
+    cwd = options.cwd if options is not None else None
+    data = [diagnostic_json(d, cwd) for d in result.diagnostics]
     json.dump(data, out, indent=2)
     out.write("\n")

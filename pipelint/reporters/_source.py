@@ -1,0 +1,33 @@
+"""Reading the reported files again (code frames, SARIF fingerprints)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipelint.diagnostics import Diagnostic
+
+__all__ = ["Sources"]
+
+
+class Sources:
+    """The lines of the reported files, read and decoded once each (None when the
+    file cannot be read or decoded)."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+        self._lines: dict[Path, list[str] | None] = {}
+
+    def path(self, d: Diagnostic) -> Path:
+        path = Path(d.path)
+        return path if path.is_absolute() else self.cwd / path
+
+    def lines(self, d: Diagnostic) -> list[str] | None:
+        path = self.path(d)
+        if path not in self._lines:
+            from pipelint.checker import DecodeError, decode_source
+
+            try:
+                self._lines[path] = decode_source(path.read_bytes()).splitlines()
+            except (OSError, DecodeError):
+                self._lines[path] = None
+        return self._lines[path]
