@@ -418,7 +418,7 @@ class CommandLog:
 
 @pytest.mark.parametrize("impl", sorted(IMPLS))
 def test_round_trips(impl: str, redis_client: redis.Redis, redis_server: RedisServer) -> None:
-    """Pipelined: one EVALSHA per operation (claim: EVALSHA + SET); naive: many."""
+    """Pipelined: one EVALSHA per operation (claim: two); naive: many."""
     q = IMPLS[impl](redis_client, "rt", reap_interval=60)
     for i in range(4):
         q.enqueue(i)
@@ -440,8 +440,37 @@ def test_round_trips(impl: str, redis_client: redis.Redis, redis_server: RedisSe
         assert q.submit_many("w", [(x.id, 1) for x in items if x]) == 2
     ops = 8  # 4 claims, heartbeat, submit, nack, submit_many
     if impl == "pipelined":
-        assert log.commands.count("EVALSHA") == ops
-        assert log.commands.count("SET") == 4  # the lease key after each claim
-        assert len(log.commands) == ops + 4, " ".join(log.commands)
+        # each claim is two scripts: pop + record, then the lease key
+        assert log.commands == ["EVALSHA"] * (ops + 4), " ".join(log.commands)
     else:
         assert len(log.commands) > 5 * (ops + 4), log.commands
+
+
+def test_pipelined_stale_claim_cannot_take_the_lease(redis_client: redis.Redis) -> None:
+    """White box: a worker that stalls past its lease between the claim's two scripts."""
+    q = PipelinedQueue(redis_client, "stall", reap_interval=0.01)
+    task = q.enqueue("x")
+
+    def first_half(worker: str) -> Any:
+        reply = q._claim(
+            keys=q._claim_keys, args=[worker, f"{time.time():.6f}", 100, 10, 100, 100, "claim"]
+        )
+        return reply
+
+    def second_half(worker: str, attempts: int) -> int:
+        return int(
+            q._lease(
+                keys=[q.keys.tasks, q.keys.lease(task.id)],
+                args=[task.id, worker, attempts, 100],
+            )
+        )
+
+    assert first_half("stalled")[0] == b"task"  # ...and the worker stalls here
+    time.sleep(0.15)
+    assert q.claim("reaper", 5) is not None  # reaps the task, then re-claims it
+    assert second_half("stalled", 1) == 0
+    reclaimed = q.get(task.id)
+    assert reclaimed is not None and reclaimed.worker_id == "reaper"
+    # the re-claim's own lease step succeeded; the stalled worker cannot submit
+    assert q.submit(task.id, "stalled", "late") is False
+    assert second_half("reaper", 2) == 0  # NX: a lease key exists already

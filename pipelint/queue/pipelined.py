@@ -6,13 +6,16 @@ needs two (three at most once per ``reap_interval`` per queue):
 * ``enqueue``: one script (idempotency check, task record, pending list or delayed set).
 * ``claim``: one script promotes due delayed tasks, pops the highest priority across
   all ten pending lists, fetches the task inline and records the claim (task update,
-  ``inprog``, the lease index ``leases``) atomically.  Then a single ``SET lease:<id>
-  worker NX PX`` writes the lease key.  The lease key cannot be written by the script:
-  its name depends on the popped id, and every key a script touches must be declared in
+  ``inprog``, the lease index ``leases``) atomically.  Then a second, tiny script
+  writes the lease key (``SET lease:<id> worker NX PX``) if the task record still shows
+  this very claim (status, worker, attempts).  The first script cannot write it: its
+  name depends on the popped id, and every key a script touches must be declared in
   KEYS (cluster rule, see the Redis EVAL docs).  The window is harmless: the reaper only
   looks at tasks whose *index* score (set by the script to now + lease) has passed, so a
   live worker gets its whole lease to write the key, and a worker that dies in between
-  simply lets the lease expire.  When the claim script wins the reap throttle
+  simply lets the lease expire.  The record check covers a worker that stalls past its
+  whole lease between the two calls: if the task was reaped (and maybe re-claimed)
+  meanwhile, the stale claim is dropped and the worker claims the next task.  When the claim script wins the reap throttle
   (``SET reap NX PX``) and the lease index has due entries, it returns their ids
   instead of popping; the client reruns the script in "reap" mode with those ids' lease
   keys in KEYS, which re-checks each one atomically (still in ``inprog``, index score
@@ -186,6 +189,22 @@ return false
 """
 )
 
+# KEYS: 1 tasks, 2 lease:<id>
+# ARGV: 1 id, 2 worker, 3 attempts, 4 lease_ms
+_LEASE = (
+    _LUA_PRELUDE
+    + """
+T = KEYS[1]
+local t = load(ARGV[1])
+if not t or t.status ~= 'in_progress' or t.worker_id ~= ARGV[2]
+   or t.attempts ~= tonumber(ARGV[3]) then
+  return 0
+end
+if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[4]) then return 1 end
+return 0
+"""
+)
+
 # KEYS: 1 tasks, 2 leases, 3.. lease:<id>
 # ARGV: 1 worker, 2 extend_ms, 3 now, 4.. ids
 _HEARTBEAT = (
@@ -312,6 +331,7 @@ class PipelinedQueue:
         )
         self._enqueue = client.register_script(_ENQUEUE)
         self._claim = client.register_script(_CLAIM)
+        self._lease = client.register_script(_LEASE)
         self._heartbeat = client.register_script(_HEARTBEAT)
         self._nack = client.register_script(_NACK)
         self._submit = client.register_script(_SUBMIT)
@@ -367,9 +387,13 @@ class PipelinedQueue:
             if not reply:
                 return None
             task = task_from_record(reply[1])
-            # NX: if the task was reaped and re-leased meanwhile (we stalled past the
-            # whole lease), the other worker owns it; try the next task.
-            if self.client.set(self.keys.lease(task.id), worker_id, nx=True, px=lease_ms):
+            # Refused only if we stalled past the whole lease and the task was reaped
+            # (and maybe re-claimed) meanwhile: drop this claim, take the next task.
+            leased = self._lease(
+                keys=[self.keys.tasks, self.keys.lease(task.id)],
+                args=[task.id, worker_id, task.attempts, lease_ms],
+            )
+            if leased:
                 return task
         return None
 
