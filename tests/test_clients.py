@@ -235,3 +235,19 @@ def test_imported_from_project_module(tmp_path) -> None:
     user.write_text(src)
     res = check_source(user, src, Config(root=tmp_path), ProjectIndex(), "app/user.py")
     assert [(d.code, d.location.row) for d in res.diagnostics] == [("RP101", 3)]
+
+
+def test_param_or_constructor_fallback() -> None:
+    src = """
+    import redis
+    class Q:
+        def __init__(self, connection=None, other: dict | None = None):
+            self.connection = connection or redis.Redis()
+            self.other = other or redis.Redis()
+        def m(self):
+            self.connection.probe()
+            self.other.probe()
+    """
+    got = receivers(src)
+    assert got["self.connection"] is not None
+    assert got["self.other"] is None  # annotated as something else

@@ -85,6 +85,7 @@ CONSTRUCTORS.update(
         "redis.asyncio.client.from_url": _ASYNC,
         "redis.asyncio.utils.from_url": _ASYNC,
         "django_redis.get_redis_connection": _SYNC,
+        "flask_redis.FlaskRedis": _SYNC,
     }
 )
 #: Sentinel classes: ``Sentinel(...).master_for(...)`` / ``.slave_for(...)`` is a client.
@@ -269,7 +270,26 @@ class Resolver:
             return self._call(expr, scope, awaited)
         if isinstance(expr, cst.IfExp):
             return _merge_all([self.value(expr.body, scope), self.value(expr.orelse, scope)])
+        if isinstance(expr, cst.BooleanOperation) and isinstance(expr.operator, cst.Or):
+            # `connection or redis.Redis()`: a client, or a parameter that defaults to one
+            right = self.value(expr.right, scope)
+            if right is None:
+                return None
+            left = self.value(expr.left, scope)
+            if left is not None:
+                return _merge([left, right])
+            if _is_none(expr.left) or self._untyped_param(expr.left, scope):
+                return right
         return None
+
+    def _untyped_param(self, expr: cst.BaseExpression, scope: Scope) -> bool:
+        if not isinstance(expr, cst.Name):
+            return False
+        target = scope.lookup_scope(expr.value)
+        if target is None:
+            return False
+        binds = target.bindings[expr.value]
+        return all(b.kind == "param" and b.annotation is None for b in binds)
 
     def name(self, name: str, scope: Scope) -> ClientInfo | None:
         target = scope.lookup_scope(name)
