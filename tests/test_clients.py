@@ -251,3 +251,8 @@ def test_param_or_constructor_fallback() -> None:
     got = receivers(src)
     assert got["self.connection"] is not None
     assert got["self.other"] is None  # annotated as something else
+
+
+def test_repeated_imports_of_the_same_package() -> None:
+    src = "import redis\nimport redis.cluster\ndef f(r: redis.Redis):\n    r.probe()\n"
+    assert receivers(src)["r"] is not None

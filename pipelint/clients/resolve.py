@@ -216,8 +216,8 @@ class Resolver:
             return None
         binds = target.bindings[head]
         quals = {b.qualname for b in binds if b.kind == "import"}
-        if len(quals) != 1 or len(binds) != 1:
-            return None
+        if len(quals) != 1 or any(b.kind != "import" for b in binds):
+            return None  # `import redis` twice is fine; `redis = something()` is not
         (qual,) = quals
         assert qual is not None
         full = f"{qual}.{rest}" if rest else qual
