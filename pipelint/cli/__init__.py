@@ -37,13 +37,6 @@ def cli() -> None:
     """pipelint: find Redis commands that pay one round trip each where they could share one."""
 
 
-def _split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
-    out: list[str] = []
-    for v in values:
-        out.extend(c.strip().upper() for c in v.split(",") if c.strip())
-    return tuple(out)
-
-
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--select", multiple=True, help="Rule codes or prefixes to enable (comma-separated).")

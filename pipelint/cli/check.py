@@ -15,7 +15,7 @@ import click
 from pipelint.checker.runner import RunOptions, RunResult, run
 from pipelint.config import Config, ConfigError, load_config
 from pipelint.reporters import ReportOptions, report
-from pipelint.reporters.text import statistics, summary
+from pipelint.reporters.text import statistics
 
 __all__ = ["run_check"]
 
@@ -116,7 +116,3 @@ def _exit_code(result: RunResult, opts: dict[str, Any]) -> int:
     if opts.get("exit_non_zero_on_fix") and result.fixed:
         return 1
     return 0
-
-
-def summary_only(result: RunResult, out: TextIO) -> None:  # pragma: no cover - used by reporters
-    summary(result, out)
