@@ -309,3 +309,29 @@ def test_rule_command(project: Path) -> None:
 def test_version(project: Path) -> None:
     res = run("--version", cwd=project)
     assert res.returncode == 0 and "pipelint" in res.stdout
+
+
+def test_a_rule_crash_is_reported_for_that_file_only(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelint.checker.runner import RunOptions
+    from pipelint.checker.runner import run as run_files
+    from pipelint.config import Config
+    from pipelint.rules.rp101 import SequentialCommands
+
+    calls = {"n": 0}
+    original = SequentialCommands.check
+
+    def flaky(self, ctx):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if ctx.path.name == "flagged.py":
+            raise RuntimeError("boom")
+        return original(self, ctx)
+
+    monkeypatch.setattr(SequentialCommands, "check", flaky)
+    (project / "app" / "second.py").write_text(FLAGGED)
+    result = run_files([project / "app"], Config(root=project), RunOptions(jobs=1))
+    codes = {(Path(d.path).name, d.code) for d in result.diagnostics}
+    assert ("flagged.py", "RP902") in codes
+    assert ("second.py", "RP101") in codes
+    assert any("boom" in d.message for d in result.diagnostics)
