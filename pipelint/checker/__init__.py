@@ -10,19 +10,33 @@ import tokenize
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from time import perf_counter
+from typing import TYPE_CHECKING
 
-import libcst as cst
-
-from pipelint.analysis.runs import analyze
-from pipelint.checker.context import FileContext
-from pipelint.clients.project import ProjectIndex, module_name_for
-from pipelint.clients.resolve import Resolver
-from pipelint.clients.scopes import build_scopes
 from pipelint.config import Config
 from pipelint.diagnostics import Diagnostic, FileResult, Location
-from pipelint.rules import MODEL_RULES, Rule
 
-__all__ = ["check_file", "check_source", "decode_source", "DecodeError", "enabled_rules"]
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from pipelint.clients.project import ProjectIndex
+    from pipelint.rules import Rule
+
+# libcst and the analysis are imported on first use: a run whose files are all
+# answered by the prefilter or the cache never pays for importing them.
+
+__all__ = [
+    "check_file",
+    "check_data",
+    "check_source",
+    "decode_source",
+    "DecodeError",
+    "enabled_rules",
+    "TIMINGS",
+]
+
+#: Seconds spent in this process parsing and analysing (for ``pipelint bench lint``).
+TIMINGS: dict[str, float] = {"parse": 0.0, "analysis": 0.0}
 
 _NOQA = re.compile(
     r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*))?",
@@ -56,6 +70,8 @@ def decode_source(data: bytes) -> str:
 
 
 def enabled_rules(config: Config, path: Path | None = None) -> list[Rule]:
+    from pipelint.rules import MODEL_RULES
+
     return [r() for r in MODEL_RULES if config.enabled(r.code, path)]
 
 
@@ -81,6 +97,18 @@ def check_file(
         return _unreadable(display, "is a directory"), None
     except OSError as exc:
         return _unreadable(display, f"cannot read file: {exc.strerror or exc}"), None
+    return check_data(path, data, config, project, display)
+
+
+def check_data(
+    path: Path,
+    data: bytes,
+    config: Config,
+    project: ProjectIndex | None = None,
+    display: str | None = None,
+) -> tuple[FileResult, str | None]:
+    """Check the bytes of ``path``; returns the result and the decoded source."""
+    display = display if display is not None else str(path)
     try:
         source = decode_source(data)
     except DecodeError as exc:
@@ -103,8 +131,11 @@ def check_source(
     display: str | None = None,
     rules: Sequence[Rule] | None = None,
 ) -> FileResult:
+    import libcst as cst
+
     display = display if display is not None else str(path)
     result = FileResult(display, lines=source.count("\n") + 1)
+    t0 = perf_counter()
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
@@ -116,10 +147,35 @@ def check_source(
     except (RecursionError, MemoryError, ValueError) as exc:
         result.diagnostics.append(_meta("RP900", f"cannot parse: {exc}", display, Location(1, 1)))
         return result
+    t1 = perf_counter()
+    TIMINGS["parse"] += t1 - t0
     result.parsed = True
+    try:
+        _analyse(path, source, module, config, project, display, rules, result)
+    finally:
+        TIMINGS["analysis"] += perf_counter() - t1
+    return result
+
+
+def _analyse(
+    path: Path,
+    source: str,
+    module: cst.Module,
+    config: Config,
+    project: ProjectIndex | None,
+    display: str,
+    rules: Sequence[Rule] | None,
+    result: FileResult,
+) -> None:
+    from pipelint.analysis.runs import analyze
+    from pipelint.checker.context import FileContext
+    from pipelint.clients.project import module_name_for
+    from pipelint.clients.resolve import Resolver
+    from pipelint.clients.scopes import build_scopes
+
     rules = list(rules) if rules is not None else enabled_rules(config, path)
     if not rules:
-        return result
+        return
     try:
         modname, root = module_name_for(path)
         package = modname if path.name == "__init__.py" else modname.rpartition(".")[0]
@@ -133,7 +189,7 @@ def check_source(
         ctx = FileContext(path, display, source, module, config, index, resolver, analysis)
     except Exception as exc:  # noqa: BLE001 - a bug in the analysis must not stop the run
         result.diagnostics.append(_internal(display, "analysis", exc))
-        return result
+        return
     lines = source.splitlines()
     for rule in rules:
         try:
@@ -155,7 +211,6 @@ def check_source(
                 result.diagnostics.append(diag)
         except Exception as exc:  # noqa: BLE001 - one rule's bug is reported, the run goes on
             result.diagnostics.append(_internal(display, rule.code, exc))
-    return result
 
 
 def _internal(display: str, where: str, exc: BaseException) -> Diagnostic:

@@ -80,6 +80,9 @@ def cli() -> None:
 )
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Cache directory.")
+@click.option(
+    "--progress", is_flag=True, help="Show a progress bar even when stderr is not a terminal."
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
 def check(paths: tuple[Path, ...], **opts: Any) -> None:
     """Check PATHS (default: the current directory) for Redis round-trip problems."""

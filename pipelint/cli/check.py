@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import sys
@@ -65,12 +66,13 @@ def run_check(paths: list[Path], opts: dict[str, Any]) -> int:
         fix=bool(opts.get("fix")),
         unsafe_fixes=bool(opts.get("unsafe_fixes")),
         diff=bool(opts.get("diff")),
-        jobs=opts.get("jobs") or 1,
+        jobs=opts.get("jobs") or 0,  # 0: one worker per core
+        cache=not opts.get("no_cache"),
+        cache_dir=opts.get("cache_dir"),
+        progress=True if opts.get("progress") else None,
     )
     if options.diff and options.fix:
-        options = RunOptions(
-            fix=False, unsafe_fixes=options.unsafe_fixes, diff=True, jobs=options.jobs
-        )
+        options = dataclasses.replace(options, fix=False)
     result = run(paths or [Path(".")], config, options)
     with _output(opts.get("output_file")) as out:
         if options.diff:

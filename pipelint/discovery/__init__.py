@@ -26,6 +26,7 @@ class Discovered:
     path: Path
     explicit: bool  # named on the command line
     missing: bool = False
+    resolved: Path | None = None  # path.resolve(), when discovery computed it
 
 
 def _excluded(rel: str, name: str, patterns: tuple[str, ...]) -> bool:
@@ -45,6 +46,9 @@ class _GitIgnores:
     def __init__(self, stop: Path) -> None:
         self.stop = stop
         self._specs: dict[Path, pathspec.PathSpec | None] = {}
+        self._git: dict[Path, bool] = {}
+        # directory -> the specs that apply below it, nearest first (None: not computed)
+        self._chain: dict[Path, list[tuple[Path, pathspec.PathSpec]]] = {}
 
     def _spec(self, directory: Path) -> pathspec.PathSpec | None:
         if directory not in self._specs:
@@ -59,19 +63,28 @@ class _GitIgnores:
             self._specs[directory] = spec
         return self._specs[directory]
 
-    def ignored(self, path: Path, is_dir: bool) -> bool:
-        directory = path.parent
-        while True:
+    def _specs_for(self, directory: Path) -> list[tuple[Path, pathspec.PathSpec]]:
+        """The (directory, spec) pairs that apply to entries of ``directory``, nearest
+        first: up to ``stop``, the filesystem root or a repository root (``.git``)."""
+        chain = self._chain.get(directory)
+        if chain is None:
             spec = self._spec(directory)
-            if spec is not None:
-                rel = path.relative_to(directory).as_posix()
-                if spec.match_file(rel + "/" if is_dir else rel):
-                    return True
-            if directory == self.stop or directory.parent == directory:
-                return False
-            if (directory / ".git").exists():
-                return False
-            directory = directory.parent
+            chain = [(directory, spec)] if spec is not None else []
+            if not (directory == self.stop or directory.parent == directory):
+                is_repo = self._git.get(directory)
+                if is_repo is None:
+                    is_repo = self._git[directory] = (directory / ".git").exists()
+                if not is_repo:
+                    chain = chain + self._specs_for(directory.parent)
+            self._chain[directory] = chain
+        return chain
+
+    def ignored(self, path: Path, is_dir: bool) -> bool:
+        for directory, spec in self._specs_for(path.parent):
+            rel = path.relative_to(directory).as_posix()
+            if spec.match_file(rel + "/" if is_dir else rel):
+                return True
+        return False
 
 
 def discover(paths: list[Path], config: Config) -> Iterator[Discovered]:
@@ -86,18 +99,41 @@ def discover(paths: list[Path], config: Config) -> Iterator[Discovered]:
             resolved = given.resolve()
             if resolved not in seen:
                 seen.add(resolved)
-                yield Discovered(given, True)
+                yield Discovered(given, True, resolved=resolved)
             continue
         start = given.resolve()
         stop = root if start == root or root in start.parents else start
         ignores = _GitIgnores(stop)
+        # resolved directory of each walked directory: files and subdirectories that
+        # are not symlinks resolve to it / name (one lstat instead of a realpath each)
+        resolved_dirs: dict[str, Path] = {}
+
+        def _resolve(
+            base: Path, dirpath: str, name: str, dirs: dict[str, Path] = resolved_dirs
+        ) -> Path:
+            full = base / name
+            if os.path.islink(full):
+                return full.resolve()
+            parent = dirs.get(dirpath)
+            if parent is None:
+                parent = dirs[dirpath] = base.resolve()
+            return parent / name
+
+        def _relative(resolved: Path, full: Path) -> str:
+            try:
+                return resolved.relative_to(root).as_posix()
+            except ValueError:
+                return full.as_posix()
+
         for dirpath, dirnames, filenames in os.walk(given):
             base = Path(dirpath)
             keep = []
             for d in sorted(dirnames):
                 full = base / d
-                rel = config.relative(full)
-                if _excluded(rel, d, patterns) or ignores.ignored(full.resolve(), True):
+                resolved = _resolve(base, dirpath, d)
+                resolved_dirs[os.path.join(dirpath, d)] = resolved
+                rel = _relative(resolved, full)
+                if _excluded(rel, d, patterns) or ignores.ignored(resolved, True):
                     continue
                 keep.append(d)
             dirnames[:] = keep
@@ -105,11 +141,11 @@ def discover(paths: list[Path], config: Config) -> Iterator[Discovered]:
                 if not f.endswith(SUFFIXES):
                     continue
                 full = base / f
-                rel = config.relative(full)
+                resolved = _resolve(base, dirpath, f)
+                rel = _relative(resolved, full)
                 if _excluded(rel, f, patterns):
                     continue
-                resolved = full.resolve()
                 if ignores.ignored(resolved, False) or resolved in seen:
                     continue
                 seen.add(resolved)
-                yield Discovered(full, False)
+                yield Discovered(full, False, resolved=resolved)
