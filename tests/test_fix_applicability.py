@@ -79,3 +79,9 @@ def test_overlapping_fixes_are_applied_one_per_round() -> None:
     out, counts = apply_fixes("0123456789", [d1, d2], unsafe=False)
     assert out == "AAAAA56789"
     assert counts["RP101"] == 1
+
+
+def test_opaque_call_in_a_later_argument_is_never_safe() -> None:
+    assert applicability("a = r.get('a')\nb = r.get(make_key(x))\n") == "unsafe"
+    # in the first command it runs before anything is sent, as in the original
+    assert applicability("a = r.get(make_key(x))\nb = r.get('b')\n") == "safe"

@@ -49,6 +49,8 @@ class Command:
     bind_reads: frozenset[str]  # read while binding the result (wrapper code, target bases)
     writes: frozenset[str]
     simple_targets: bool
+    opaque_args: bool = False  # an argument calls code we cannot see into
+    redis_args: bool = False  # an argument calls code of this module that uses Redis
 
     @property
     def result_used(self) -> bool:

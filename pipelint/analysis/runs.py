@@ -71,6 +71,7 @@ class _Walker:
         self.resolver = resolver
         self.runs: list[Run] = []
         self.commands: list[Command] = []
+        self._redis_code: dict[int, bool] = {}
 
     # ---- blocks -------------------------------------------------------------------
     def block(self, body: Sequence[cst.BaseStatement], scope: Scope) -> None:
@@ -93,6 +94,7 @@ class _Walker:
                     and current.client_key == cmd.client_key
                     and current.is_async == cmd.is_async
                     and not any(names_overlap(r, t) for r in cmd.reads for t in tainted)
+                    and not cmd.redis_args
                 ):
                     current.between.extend(pending)
                     pending = []
@@ -203,6 +205,8 @@ class _Walker:
             return None
         if self.uses_client(facts, scope):
             return None
+        opaque_calls = [c for c in facts.calls if scanner.call_kind(c) == "opaque"]
+        redis_args = any(self.calls_redis_code(c, scope) for c in opaque_calls)
         bind_reads: set[str] = set()
         if wrapped:
             outer = self.scan_outside(value, command_expr, scanner)
@@ -236,6 +240,8 @@ class _Walker:
             bind_reads=frozenset(bind_reads),
             writes=writes,
             simple_targets=all(simple_target(t) for t in targets),
+            opaque_args=bool(opaque_calls),
+            redis_args=redis_args,
         )
 
     def scan_outside(
@@ -322,6 +328,48 @@ class _Walker:
         return StatementFacts(frozenset(facts.reads), frozenset(facts.writes))
 
     # ---- clients ------------------------------------------------------------------
+    def calls_redis_code(self, call: cst.Call, scope: Scope, depth: int = 0) -> bool:
+        """Does ``call`` run a function of this module (or a method on self) that uses a
+        Redis client? Such a call in a command's arguments runs between two round trips."""
+        fn = self._local_function(call.func, scope)
+        if fn is None or depth > 3:
+            return False
+        key = id(fn)
+        if key in self._redis_code:
+            return self._redis_code[key]
+        self._redis_code[key] = False  # recursion guard
+        found = False
+        stack: list[cst.CSTNode] = [fn.node]
+        while stack and not found:
+            n = stack.pop()
+            if isinstance(n, (cst.Name, cst.Attribute)):
+                dotted = dotted_name(n)
+                if dotted is not None:
+                    end = len(dotted)
+                    while end > 0 and not found:
+                        found = self.resolver.dotted(dotted[:end], fn) is not None
+                        end = dotted.rfind(".", 0, end)
+                    continue
+            if isinstance(n, cst.Call) and self.calls_redis_code(n, fn, depth + 1):
+                found = True
+                break
+            stack.extend(n.children)
+        self._redis_code[key] = found
+        return found
+
+    def _local_function(self, func: cst.BaseExpression, scope: Scope) -> Scope | None:
+        binds = None
+        if isinstance(func, cst.Name):
+            target = scope.lookup_scope(func.value)
+            binds = target.bindings[func.value] if target is not None else None
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            fn = scope.enclosing_function()
+            if fn is not None and fn.method_of is not None and func.value.value == fn.self_name:
+                binds = fn.method_of.bindings.get(func.attr.value)
+        if binds and len(binds) == 1 and binds[0].kind == "def":
+            return self.index.by_node.get(binds[0].node)  # type: ignore[arg-type]
+        return None
+
     def uses_client(self, facts: ExprFacts, scope: Scope) -> bool:
         """Does code with these facts touch any Redis client (a name or a call)?"""
         for name in facts.reads:

@@ -62,8 +62,13 @@ class ProjectIndex:
                     return candidate
         return None
 
-    def lookup(self, qualname: str, call: bool) -> ClientInfo | None:
-        """Is ``qualname`` (``app.conn.client``) a client (or, if ``call``, a function returning one)?"""
+    def lookup(self, qualname: str, mode: str) -> ClientInfo | None:
+        """Resolve ``qualname`` (``app.conn.client``) in another project module.
+
+        mode: "value" (a module-level client), "call" (a function returning a client,
+        or a client subclass being instantiated), "type" (a client subclass),
+        "attr:NAME" (the client attribute NAME of a class, for inherited attributes).
+        """
         parts = qualname.split(".")
         if len(parts) < 2 or parts[0] in ("redis", "valkey", "aioredis", "django_redis"):
             return None
@@ -71,16 +76,16 @@ class ProjectIndex:
         path = self.module_path(module)
         if path is None:
             return None
-        key = (path, attr)
+        key = (path, f"{attr}:{mode}")
         if key in self._active:
             return None
         self._active.add(key)
         try:
-            return self._export(path, module, attr, call)
+            return self._export(path, module, attr, mode)
         finally:
             self._active.discard(key)
 
-    def _export(self, path: Path, module: str, attr: str, call: bool) -> ClientInfo | None:
+    def _export(self, path: Path, module: str, attr: str, mode: str) -> ClientInfo | None:
         mod = self._modules.get(path)
         if mod is None:
             mod = self._load(path, module)
@@ -92,16 +97,26 @@ class ProjectIndex:
         binds = scope.bindings.get(attr)
         if not binds:
             return None
-        if call:
-            if len(binds) == 1 and binds[0].kind == "def":
-                fn = resolver.index.by_node.get(binds[0].node)  # type: ignore[arg-type]
-                if fn is not None and not fn.is_async:
-                    return resolver.function_returns(fn)
+        if mode == "value":
+            info = resolver.name(attr, scope)
+            if info is None:
+                return None
+            return ClientInfo(info.is_async, info.cluster, f"imported from {module}")
+        if len(binds) != 1:
             return None
-        info = resolver.name(attr, scope)
-        if info is None:
+        node_scope = resolver.index.by_node.get(binds[0].node)  # type: ignore[arg-type]
+        if node_scope is None:
+            # re-exported: `from .client import Redis` in a package __init__
+            if binds[0].kind == "import" and binds[0].qualname:
+                return self.lookup(binds[0].qualname, mode)
             return None
-        return ClientInfo(info.is_async, info.cluster, f"imported from {module}")
+        if binds[0].kind == "class":
+            if mode.startswith("attr:"):
+                return resolver.class_attribute(node_scope, mode[5:])
+            return resolver.class_is_client(node_scope)
+        if mode == "call" and binds[0].kind == "def" and not node_scope.is_async:
+            return resolver.function_returns(node_scope)
+        return None
 
     def _load(self, path: Path, module: str) -> _Module:
         try:

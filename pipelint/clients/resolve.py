@@ -129,7 +129,10 @@ _MISSING = object()
 # A sentinel for "bound to None": neutral when other bindings are clients.
 _NONE = ClientInfo(None, False, "none")
 
-ProjectLookup = Callable[[str, bool], "ClientInfo | None"]
+#: ``lookup(qualname, mode)`` into other project modules. mode: "value" (a module-level
+#: client), "call" (a function returning one, or a client subclass), "type" (a client
+#: subclass), "attr:NAME" (attribute NAME of a class there, for inherited attributes).
+ProjectLookup = Callable[[str, str], "ClientInfo | None"]
 
 
 def _merge(infos: Sequence[ClientInfo]) -> ClientInfo | None:
@@ -196,7 +199,7 @@ class Resolver:
             elif self.project is not None:
                 qual = self._qualname_dotted(dotted, scope)
                 if qual is not None:
-                    info = self.project(qual, False)
+                    info = self.project(qual, "value")
             if info is None and self.patterns:
                 info = self._configured(dotted)
         self._dotted[key] = info
@@ -248,13 +251,53 @@ class Resolver:
                 parts = [e for e in elems if not _is_none(e)]
                 return _merge_all([self.annotation(p, scope) for p in parts])
             return self.annotation(ann.value, scope)  # Redis[bytes]
-        qual = self.qualname(ann, scope)
+        return self.client_class(ann, scope)
+
+    def client_class(self, expr: cst.BaseExpression, scope: Scope) -> ClientInfo | None:
+        """Is ``expr`` (a class reference) a redis-py client class or a subclass of one?"""
+        local = self._local_class(expr, scope)
+        if local is not None:
+            return self.class_is_client(local)
+        qual = self.qualname(expr, scope)
         if qual is None:
             return None
         kind = CLIENT_TYPES.get(qual)
-        if kind is None:
+        if kind is not None:
+            return ClientInfo(kind[0], kind[1], f"type {qual}")
+        if self.project is not None:
+            return self.project(qual, "type")
+        return None
+
+    def _local_class(self, expr: cst.BaseExpression, scope: Scope) -> Scope | None:
+        if not isinstance(expr, cst.Name):
             return None
-        return ClientInfo(kind[0], kind[1], f"annotation {qual}")
+        target = scope.lookup_scope(expr.value)
+        if target is None:
+            return None
+        binds = target.bindings[expr.value]
+        if len(binds) == 1 and binds[0].kind == "class":
+            return self.index.by_node.get(binds[0].node)  # type: ignore[arg-type]
+        return None
+
+    def class_is_client(self, cls: Scope) -> ClientInfo | None:
+        """A class of this module whose bases make its instances clients."""
+        key = (id(cls), "<client-class>")
+        if key in self._attrs:
+            return self._attrs[key]
+        if key in self._active:
+            return None
+        self._active.add(key)
+        try:
+            info = None
+            for base in cls.base_names:
+                info = self.client_class(base, cls.parent or cls)
+                if info is not None:
+                    info = ClientInfo(info.is_async, info.cluster, f"subclass {cls.name}")
+                    break
+        finally:
+            self._active.discard(key)
+        self._attrs[key] = info
+        return info
 
     def value(
         self, expr: cst.BaseExpression, scope: Scope, *, awaited: bool = False
@@ -340,7 +383,7 @@ class Resolver:
     def _binding(self, b: Binding) -> ClientInfo | None:
         if b.kind == "import":
             if self.project is not None and b.qualname:
-                return self.project(normalize_qualname(b.qualname), False)
+                return self.project(normalize_qualname(b.qualname), "value")
             return None
         if b.kind == "param":
             return self.annotation(b.annotation, b.scope)
@@ -378,12 +421,15 @@ class Resolver:
             else:
                 info = None
                 for base in cls.base_names:
-                    base_name = dotted_name(base)
-                    base_cls = self.index.classes.get(base_name or "")
+                    base_cls = self._local_class(base, cls.parent or cls)
                     if base_cls is not None:
                         info = self.class_attribute(base_cls, attr, depth + 1)
-                        if info is not None:
-                            break
+                    elif self.project is not None:
+                        qual = self.qualname(base, cls.parent or cls)
+                        if qual is not None:
+                            info = self.project(qual, f"attr:{attr}")
+                    if info is not None:
+                        break
         finally:
             self._active.discard(key)
         self._attrs[key] = info
@@ -396,6 +442,16 @@ class Resolver:
             kind = CONSTRUCTORS.get(qual)
             if kind is not None:
                 return ClientInfo(kind[0], kind[1], f"constructor {qual}")
+        cls_ref = func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("from_url", "from_pool"):
+            cls_ref = func.value
+        local = self._local_class(cls_ref, scope)
+        if local is not None:
+            return self.class_is_client(local)
+        if cls_ref is not func and self.project is not None:
+            cls_qual = self.qualname(cls_ref, scope)
+            if cls_qual is not None and cls_qual not in CLIENT_TYPES:
+                return self.project(cls_qual, "type")
         if isinstance(func, cst.Attribute) and func.attr.value in _SENTINEL_METHODS:
             is_async = self._sentinel(func.value, scope)
             if is_async is not None:
@@ -419,7 +475,7 @@ class Resolver:
                 return None
             return self._function_returns(fn_scope)
         if qual is not None and self.project is not None:
-            return self.project(qual, True)
+            return self.project(qual, "call")
         return None
 
     def _sentinel(self, expr: cst.BaseExpression, scope: Scope) -> bool | None:

@@ -200,12 +200,18 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
     if reasons:
         applicability = "display-only"
         message = f"Rewrite the {n} commands as one pipeline (not automatic: {reasons[0]})"
-    elif reads_only:
+    elif reads_only and not any(c.opaque_args for c in cmds[1:]):
         applicability = "safe"
         message = f"Rewrite the {n} commands as one pipeline"
-    else:
+    elif not reads_only:
         applicability = "unsafe"
         message = f"Rewrite the {n} commands as one pipeline (they write: on an error, later commands still run)"
+    else:
+        applicability = "unsafe"
+        message = (
+            f"Rewrite the {n} commands as one pipeline (an argument calls code that would then "
+            "run before the earlier commands are sent)"
+        )
     edit = Edit(start, end, content, ctx.location(start), ctx.location(end))
     return Fix(applicability, message, (edit,))
 
