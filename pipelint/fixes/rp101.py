@@ -105,7 +105,13 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
             reasons.append(f"a cluster pipeline rejects {', '.join(rejected)}")
 
     # ---- names --------------------------------------------------------------------
-    names = _Names(set(_IDENT.findall(ctx.source)))
+    # names in use where the pipeline variable will live (the function, else the module)
+    fn = run.scope.enclosing_function()
+    if fn is not None:
+        fn_start, fn_end = ctx.span(fn.node)
+        names = _Names(set(_IDENT.findall(ctx.source[fn_start:fn_end])))
+    else:
+        names = _Names(set(_IDENT.findall(ctx.source)))
     pipe = names.fresh("pipe")
     receiver = _code(cmds[0].receiver)
 
