@@ -256,3 +256,31 @@ def test_param_or_constructor_fallback() -> None:
 def test_repeated_imports_of_the_same_package() -> None:
     src = "import redis\nimport redis.cluster\ndef f(r: redis.Redis):\n    r.probe()\n"
     assert receivers(src)["r"] is not None
+
+
+def test_import_with_fallback_placeholder() -> None:
+    src = """
+    try:
+        from redis import Redis
+    except ImportError:
+        Redis = object
+    class Database(Redis):
+        pass
+    db = Database()
+    db.probe()
+    """
+    assert receivers(src)["db"] is not None
+
+
+def test_declared_attribute_type_wins_over_opaque_assignments() -> None:
+    src = """
+    from redis.asyncio import Redis
+    class Backend:
+        _client: Redis | None
+        def __init__(self, factory):
+            self._client = factory()
+        async def m(self):
+            self._client.probe()
+    """
+    info = receivers(src)["self._client"]
+    assert info is not None and info.is_async is True

@@ -219,7 +219,7 @@ class Resolver:
             return None
         binds = target.bindings[head]
         quals = {b.qualname for b in binds if b.kind == "import"}
-        if len(quals) != 1 or any(b.kind != "import" for b in binds):
+        if len(quals) != 1 or not all(b.kind == "import" or _placeholder(b) for b in binds):
             return None  # `import redis` twice is fine; `redis = something()` is not
         (qual,) = quals
         assert qual is not None
@@ -372,6 +372,11 @@ class Resolver:
         )
 
     def _bindings(self, binds: Sequence[Binding]) -> ClientInfo | None:
+        declared = [b for b in binds if b.annotation is not None and b.kind in ("assign", "param")]
+        if declared:
+            # a declared type holds for every assignment (`_client: Redis | None` in the
+            # class body, assigned from a factory elsewhere), as for a type checker
+            return _merge_all([self.annotation(b.annotation, b.scope) for b in declared])
         infos: list[ClientInfo] = []
         for b in binds:
             info = self._binding(b)
@@ -530,6 +535,11 @@ class Resolver:
             self._active.discard(akey)
         self._funcs[key] = info
         return info
+
+
+def _placeholder(b: Binding) -> bool:
+    """``Redis = object`` / ``= None`` in an ``except ImportError`` fallback."""
+    return b.kind == "assign" and isinstance(b.value, cst.Name) and b.value.value in ("object", "None")
 
 
 def _merge_all(infos: Sequence[ClientInfo | None]) -> ClientInfo | None:
