@@ -140,8 +140,7 @@ def check_source(
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
         if config.enabled("RP900", path):
-            loc = Location(max(exc.raw_line, 1), max(exc.raw_column, 0) + 1)
-            message = f"syntax error: {exc.message}"
+            loc, message = _syntax_error(source, exc)
             result.diagnostics.append(_meta("RP900", message, display, loc))
         return result
     except (RecursionError, MemoryError, ValueError) as exc:
@@ -211,6 +210,21 @@ def _analyse(
                 result.diagnostics.append(diag)
         except Exception as exc:  # noqa: BLE001 - one rule's bug is reported, the run goes on
             result.diagnostics.append(_internal(display, rule.code, exc))
+
+
+def _syntax_error(source: str, exc: cst.ParserSyntaxError) -> tuple[Location, str]:
+    """Where and what: CPython's own message and position when it agrees the code is
+    invalid (it pinpoints better), else LibCST's."""
+    try:
+        compile(source, "<pipelint>", "exec", dont_inherit=True)
+    except SyntaxError as err:
+        if err.lineno:
+            return Location(err.lineno, max(err.offset or 1, 1)), f"syntax error: {err.msg}"
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return Location(
+        max(exc.raw_line, 1), max(exc.raw_column, 0) + 1
+    ), f"syntax error: {exc.message}"
 
 
 def _internal(display: str, where: str, exc: BaseException) -> Diagnostic:
