@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange
+from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 from pipelint.analysis.runs import Analysis
 from pipelint.clients.resolve import Resolver
@@ -41,9 +42,9 @@ class FileContext:
 
     @cached_property
     def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
-        """Node positions; computed once, only when some rule reports or fixes."""
-        wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-        return wrapper.resolve(PositionProvider)
+        """Node positions (as LibCST's ``PositionProvider``), computed lazily: only the
+        statements holding the nodes asked for are generated (see ``_Positions``)."""
+        return _Positions(self)
 
     @cached_property
     def line_starts(self) -> list[int]:
@@ -74,3 +75,229 @@ class FileContext:
         from pipelint.fixes import fixer_for
 
         return fixer_for(code, subject)
+
+
+class _Recorder:
+    """Stands in for the metadata provider the position codegen state writes to."""
+
+    def __init__(self, computed: dict[cst.CSTNode, CodeRange]) -> None:
+        self._computed = computed
+
+
+class _Positions(Mapping[cst.CSTNode, CodeRange]):
+    """``PositionProvider`` results, without generating the whole module.
+
+    LibCST computes positions by generating the code of the module. Here only the
+    statements that hold the nodes asked for are generated: each block-level statement
+    gets its first line and indentation from Python's ``ast`` (statements of both trees
+    correspond one to one, in order), and its code is generated from there with the
+    same codegen state LibCST uses, so every node inside gets the exact same range. The
+    generated text is compared with the source; on any mismatch, or for a node whose
+    statement is not known, the positions of the whole module are generated instead.
+    """
+
+    def __init__(self, ctx: FileContext) -> None:
+        self.ctx = ctx
+        self._computed: dict[cst.CSTNode, CodeRange] = {}
+        self._starts: dict[cst.CSTNode, int] | None = None  # statement -> first line
+        self._owner: dict[cst.CSTNode, cst.CSTNode] | None = None
+        self._done: set[cst.CSTNode] = set()
+        self._full = False
+
+    # ---- Mapping ----------------------------------------------------------------------
+    def __getitem__(self, node: cst.CSTNode) -> CodeRange:
+        hit = self._computed.get(node)
+        if hit is not None:
+            return hit
+        if not self._full:
+            stmt = self._statement_of(node)
+            if stmt is not None and stmt not in self._done:
+                self._done.add(stmt)
+                if not self._generate(stmt):
+                    self._generate_all()
+            hit = self._computed.get(node)
+            if hit is not None:
+                return hit
+            self._generate_all()
+        return self._computed[node]
+
+    def __iter__(self) -> Iterator[cst.CSTNode]:
+        self._generate_all()
+        return iter(self._computed)
+
+    def __len__(self) -> int:
+        self._generate_all()
+        return len(self._computed)
+
+    # ---- which statement --------------------------------------------------------------
+    def _statement_of(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        if node in self._statement_starts():
+            return node  # a block-level statement itself (a command's line, a function)
+        if self._owner is None:
+            owner: dict[cst.CSTNode, cst.CSTNode] = {}
+            for run in self.ctx.analysis.runs:
+                for stmt in run.statements:
+                    owner[stmt] = stmt
+                for c in run.commands:
+                    for n in (c.stmt, c.small, c.call, c.command_expr, c.value, c.receiver):
+                        owner.setdefault(n, c.stmt)
+                    for t in c.targets:
+                        owner.setdefault(t, c.stmt)
+            self._owner = owner
+        return self._owner.get(node)
+
+    def _statement_starts(self) -> dict[cst.CSTNode, int]:
+        if self._starts is None:
+            import ast
+
+            starts: dict[cst.CSTNode, int] = {}
+            try:
+                tree = ast.parse(self.ctx.source)
+                _pair(self.ctx.module.body, tree.body, starts)
+            except Exception:  # noqa: BLE001 - any doubt: the whole-module path
+                starts = {}
+            self._starts = starts
+        return self._starts
+
+    # ---- generating -------------------------------------------------------------------
+    def _generate(self, stmt: cst.CSTNode) -> bool:
+        first = self._statement_starts().get(stmt)
+        if first is None:
+            return False
+        leading = _leading_lines(stmt)
+        line = first - leading
+        ctx = self.ctx
+        if line < 1 or line > len(ctx.line_starts):
+            return False
+        text_line = ctx.source[ctx.line_starts[first - 1] : ctx.line_starts[first - 1] + 200]
+        indent = text_line[: len(text_line) - len(text_line.lstrip(" \t\f"))]
+        computed: dict[cst.CSTNode, CodeRange] = {}
+        module = ctx.module
+        state = PositionProvidingCodegenState(
+            default_indent=module.default_indent,
+            default_newline=module.default_newline,
+            provider=_Recorder(computed),  # type: ignore[arg-type]
+            indent_tokens=[indent] if indent else [],
+            line=line,
+            column=0,
+        )
+        stmt._codegen(state)
+        code = "".join(state.tokens)
+        start = ctx.line_starts[line - 1]
+        actual = ctx.source[start : start + len(code)]
+        if actual != code and not (
+            code.endswith(module.default_newline)
+            and start + len(code) - len(module.default_newline) == len(ctx.source)
+            and code[: -len(module.default_newline)] == actual
+        ):
+            return False
+        self._computed.update(computed)
+        return True
+
+    def _generate_all(self) -> None:
+        if self._full:
+            return
+        self._full = True
+        computed: dict[cst.CSTNode, CodeRange] = {}
+        module = self.ctx.module
+        state = PositionProvidingCodegenState(
+            default_indent=module.default_indent,
+            default_newline=module.default_newline,
+            provider=_Recorder(computed),  # type: ignore[arg-type]
+        )
+        module._codegen(state)
+        self._computed = computed
+
+
+def _leading_lines(stmt: cst.CSTNode) -> int:
+    n = len(getattr(stmt, "leading_lines", ()))
+    decorators = getattr(stmt, "decorators", ())
+    if decorators:
+        n += len(decorators[0].leading_lines)
+    return n
+
+
+def _first_line(node: object) -> int:
+    decorators = getattr(node, "decorator_list", None)
+    if decorators:
+        return int(decorators[0].lineno)
+    return int(node.lineno)  # type: ignore[attr-defined]
+
+
+def _suite(suite: cst.BaseSuite) -> Sequence[cst.CSTNode] | None:
+    return suite.body if isinstance(suite, cst.IndentedBlock) else None
+
+
+def _pair(
+    body: Sequence[cst.CSTNode] | None, nodes: Sequence[object], out: dict[cst.CSTNode, int]
+) -> None:
+    """Give each block-level LibCST statement of ``body`` the first line of its
+    ``ast`` counterpart in ``nodes`` (recursively); raises on any disagreement.
+    ``body`` None: a one-line suite (``if x: a; b``), whose statements are not paired."""
+    import ast
+
+    if body is None:
+        return
+    i = 0
+    for stmt in body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            a = nodes[i]
+            out[stmt] = _first_line(a)
+            i += len(stmt.body)
+            continue
+        a = nodes[i]
+        i += 1
+        out[stmt] = _first_line(a)
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef, cst.With, cst.For, cst.While)):
+            if not isinstance(
+                a,
+                (
+                    ast.FunctionDef,
+                    ast.AsyncFunctionDef,
+                    ast.ClassDef,
+                    ast.With,
+                    ast.AsyncWith,
+                    ast.For,
+                    ast.AsyncFor,
+                    ast.While,
+                ),
+            ):
+                raise ValueError("statement mismatch")
+            _pair(_suite(stmt.body), a.body, out)
+            orelse = getattr(stmt, "orelse", None)
+            if orelse is not None:
+                _pair(_suite(orelse.body), a.orelse, out)  # type: ignore[attr-defined]
+        elif isinstance(stmt, cst.If):
+            _pair_if(stmt, a, out)
+        elif isinstance(stmt, (cst.Try, cst.TryStar)):
+            if not isinstance(a, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+                raise ValueError("statement mismatch")
+            _pair(_suite(stmt.body), a.body, out)
+            for h, ah in zip(stmt.handlers, a.handlers, strict=True):
+                _pair(_suite(h.body), ah.body, out)
+            if stmt.orelse is not None:
+                _pair(_suite(stmt.orelse.body), a.orelse, out)
+            if stmt.finalbody is not None:
+                _pair(_suite(stmt.finalbody.body), a.finalbody, out)
+        elif isinstance(stmt, cst.Match):
+            if not isinstance(a, ast.Match):
+                raise ValueError("statement mismatch")
+            for case, ac in zip(stmt.cases, a.cases, strict=True):
+                _pair(_suite(case.body), ac.body, out)
+    if i != len(nodes):
+        raise ValueError("statement count mismatch")
+
+
+def _pair_if(stmt: cst.If, a: object, out: dict[cst.CSTNode, int]) -> None:
+    import ast
+
+    if not isinstance(a, ast.If):
+        raise ValueError("statement mismatch")
+    _pair(_suite(stmt.body), a.body, out)
+    orelse = stmt.orelse
+    if isinstance(orelse, cst.If):
+        if len(a.orelse) != 1:
+            raise ValueError("elif mismatch")
+        _pair_if(orelse, a.orelse[0], out)
+    elif orelse is not None:
+        _pair(_suite(orelse.body), a.orelse, out)
