@@ -54,7 +54,8 @@ class RunOptions:
     jobs: int = 1  # 0: one per core
     cache: bool = False  # the CLI turns it on unless --no-cache
     cache_dir: Path | None = None  # default: <project root>/.pipelint_cache
-    prefilter: bool = True  # False: parse and analyse every file (for tests and bench)
+    # False: parse and analyse every file (tests and bench; env PIPELINT_NO_PREFILTER=1)
+    prefilter: bool = field(default_factory=lambda: not os.environ.get("PIPELINT_NO_PREFILTER"))
     progress: bool | None = None  # None: on a terminal outside CI, for long runs
 
 

@@ -21,10 +21,22 @@ OUTPUT_FORMATS = ("full", "concise", "text", "json", "sarif", "github")
 
 
 class _DefaultCheckGroup(click.Group):
-    """A group whose default subcommand is ``check``."""
+    """A group whose default subcommand is ``check``; ``bench`` is loaded on demand."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), "bench"})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == "bench" and "bench" not in self.commands:
+            _attach_bench()
+        return super().get_command(ctx, cmd_name)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+        if (
+            args
+            and args[0] not in self.commands
+            and args[0] not in ("bench", "--help", "-h", "--version")
+        ):
             args = ["check", *args]
         elif not args:
             args = ["check"]
@@ -103,14 +115,16 @@ def rule(code: str | None, all_: bool, output_format: str) -> None:
 
 
 def _attach_bench() -> None:
+    """Add ``pipelint bench`` (with ``bench lint``); called on first use of ``bench`` so
+    that ``pipelint check`` never imports the benchmarks."""
     try:
         from pipelint.bench.cli import bench
+        from pipelint.bench.lint import lint
     except ImportError:  # pragma: no cover - the benchmarks are optional at import time
         return
+    if "lint" not in bench.commands:
+        bench.add_command(lint)
     cli.add_command(bench)
-
-
-_attach_bench()
 
 
 def main() -> None:
