@@ -255,7 +255,9 @@ def run(paths: list[Path], config: Config, options: RunOptions) -> RunResult:
 
     if options.prefilter:
         relevant = graph.relevant_set()
-        kept = [c for c in candidates if c[3] in relevant]
+        # files named on the command line are always analysed (so a syntax error in
+        # a file you name is reported, RP900, whether or not it uses Redis)
+        kept = [c for c in candidates if c[3] in relevant or items[c[0]].explicit]
     else:
         kept = candidates
     out.relevant = len(kept)
