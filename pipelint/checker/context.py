@@ -100,6 +100,8 @@ class _Positions(Mapping[cst.CSTNode, CodeRange]):
         self.ctx = ctx
         self._computed: dict[cst.CSTNode, CodeRange] = {}
         self._starts: dict[cst.CSTNode, int] | None = None  # statement -> first line
+        # block-level statement -> its first and last ``ast`` statements
+        self._ranges: dict[cst.CSTNode, tuple[Any, Any]] = {}
         self._owner: dict[cst.CSTNode, cst.CSTNode] | None = None
         self._done: set[cst.CSTNode] = set()
         self._full = False
@@ -110,6 +112,10 @@ class _Positions(Mapping[cst.CSTNode, CodeRange]):
         if hit is not None:
             return hit
         if not self._full:
+            fast = self._from_ast(node)
+            if fast is not None:
+                self._computed[node] = fast
+                return fast
             stmt = self._statement_of(node)
             if stmt is not None and stmt not in self._done:
                 self._done.add(stmt)
@@ -153,11 +159,40 @@ class _Positions(Mapping[cst.CSTNode, CodeRange]):
             starts: dict[cst.CSTNode, int] = {}
             try:
                 tree = ast.parse(self.ctx.source)
-                _pair(self.ctx.module.body, tree.body, starts)
+                _pair(self.ctx.module.body, tree.body, starts, self._ranges)
             except Exception:  # noqa: BLE001 - any doubt: the whole-module path
                 starts = {}
+                self._ranges = {}
             self._starts = starts
         return self._starts
+
+    def _from_ast(self, node: cst.CSTNode) -> CodeRange | None:
+        """A block-level statement's range straight from ``ast``, no code generated.
+
+        LibCST's range of a simple statement line, or of a compound statement with an
+        indented body, starts at its first ast statement and ends where its last one
+        ends (checked on Django and the fixtures). Not used when a ``;`` or anything
+        but a comment follows on the last line (LibCST and ast differ on that)."""
+        self._statement_starts()
+        pair = self._ranges.get(node)
+        if pair is None:
+            return None
+        first, last = pair
+        src, starts = self.ctx.source, self.ctx.line_starts
+        try:
+            line0, line1 = first.lineno, last.end_lineno
+            text0 = src[starts[line0 - 1] : starts[line0] if line0 < len(starts) else len(src)]
+            text1 = src[starts[line1 - 1] : starts[line1] if line1 < len(starts) else len(src)]
+            col0 = _char_col(text0, first.col_offset)
+            col1 = _char_col(text1, last.end_col_offset)
+        except (IndexError, TypeError, UnicodeDecodeError):
+            return None
+        rest = text1[col1:].strip()
+        if rest and not rest.startswith("#"):
+            return None
+        from libcst.metadata import CodePosition
+
+        return CodeRange(CodePosition(line0, col0), CodePosition(line1, col1))
 
     # ---- generating -------------------------------------------------------------------
     def _generate(self, stmt: cst.CSTNode) -> bool:
@@ -229,7 +264,10 @@ def _suite(suite: cst.BaseSuite) -> Sequence[cst.CSTNode] | None:
 
 
 def _pair(
-    body: Sequence[cst.CSTNode] | None, nodes: Sequence[object], out: dict[cst.CSTNode, int]
+    body: Sequence[cst.CSTNode] | None,
+    nodes: Sequence[object],
+    out: dict[cst.CSTNode, int],
+    ranges: dict[cst.CSTNode, tuple[Any, Any]] | None = None,
 ) -> None:
     """Give each block-level LibCST statement of ``body`` the first line of its
     ``ast`` counterpart in ``nodes`` (recursively); raises on any disagreement.
@@ -244,10 +282,14 @@ def _pair(
             a = nodes[i]
             out[stmt] = _first_line(a)
             i += len(stmt.body)
+            if ranges is not None:
+                ranges[stmt] = (a, nodes[i - 1])
             continue
         a = nodes[i]
         i += 1
         out[stmt] = _first_line(a)
+        if ranges is not None and isinstance(getattr(stmt, "body", None), cst.IndentedBlock):
+            ranges[stmt] = (a, a)
         if isinstance(stmt, (cst.FunctionDef, cst.ClassDef, cst.With, cst.For, cst.While)):
             if not isinstance(
                 a,
@@ -263,41 +305,53 @@ def _pair(
                 ),
             ):
                 raise ValueError("statement mismatch")
-            _pair(_suite(stmt.body), a.body, out)
+            _pair(_suite(stmt.body), a.body, out, ranges)
             orelse = getattr(stmt, "orelse", None)
             if orelse is not None:
-                _pair(_suite(orelse.body), a.orelse, out)  # type: ignore[attr-defined]
+                _pair(_suite(orelse.body), a.orelse, out, ranges)  # type: ignore[attr-defined]
         elif isinstance(stmt, cst.If):
-            _pair_if(stmt, a, out)
+            _pair_if(stmt, a, out, ranges)
         elif isinstance(stmt, (cst.Try, cst.TryStar)):
             if not isinstance(a, (ast.Try, getattr(ast, "TryStar", ast.Try))):
                 raise ValueError("statement mismatch")
-            _pair(_suite(stmt.body), a.body, out)
+            _pair(_suite(stmt.body), a.body, out, ranges)
             for h, ah in zip(stmt.handlers, a.handlers, strict=True):
-                _pair(_suite(h.body), ah.body, out)
+                _pair(_suite(h.body), ah.body, out, ranges)
             if stmt.orelse is not None:
-                _pair(_suite(stmt.orelse.body), a.orelse, out)
+                _pair(_suite(stmt.orelse.body), a.orelse, out, ranges)
             if stmt.finalbody is not None:
-                _pair(_suite(stmt.finalbody.body), a.finalbody, out)
+                _pair(_suite(stmt.finalbody.body), a.finalbody, out, ranges)
         elif isinstance(stmt, cst.Match):
             if not isinstance(a, ast.Match):
                 raise ValueError("statement mismatch")
             for case, ac in zip(stmt.cases, a.cases, strict=True):
-                _pair(_suite(case.body), ac.body, out)
+                _pair(_suite(case.body), ac.body, out, ranges)
     if i != len(nodes):
         raise ValueError("statement count mismatch")
 
 
-def _pair_if(stmt: cst.If, a: object, out: dict[cst.CSTNode, int]) -> None:
+def _pair_if(
+    stmt: cst.If,
+    a: object,
+    out: dict[cst.CSTNode, int],
+    ranges: dict[cst.CSTNode, tuple[Any, Any]] | None = None,
+) -> None:
     import ast
 
     if not isinstance(a, ast.If):
         raise ValueError("statement mismatch")
-    _pair(_suite(stmt.body), a.body, out)
+    _pair(_suite(stmt.body), a.body, out, ranges)
     orelse = stmt.orelse
     if isinstance(orelse, cst.If):
         if len(a.orelse) != 1:
             raise ValueError("elif mismatch")
-        _pair_if(orelse, a.orelse[0], out)
+        _pair_if(orelse, a.orelse[0], out, ranges)
     elif orelse is not None:
-        _pair(_suite(orelse.body), a.orelse, out)
+        _pair(_suite(orelse.body), a.orelse, out, ranges)
+
+
+def _char_col(line: str, byte_col: int) -> int:
+    """``ast`` columns count UTF-8 bytes; LibCST's count characters."""
+    if line.isascii():
+        return byte_col
+    return len(line.encode("utf-8")[:byte_col].decode("utf-8"))
