@@ -205,7 +205,7 @@ def test_noqa_variants(project: Path) -> None:
 
 
 def test_bad_input_is_reported_and_run_goes_on(project: Path) -> None:
-    (project / "app" / "broken.py").write_text("def f(:\n    pass\n")
+    (project / "app" / "broken.py").write_text("import redis\n\ndef f(:\n    pass\n")
     (project / "app" / "latin.py").write_bytes(b"x = '\xe9\xe9'\n")
     (project / "app" / "dir.py").mkdir()
     unreadable = project / "app" / "secret.py"
@@ -335,3 +335,15 @@ def test_a_rule_crash_is_reported_for_that_file_only(
     assert ("flagged.py", "RP902") in codes
     assert ("second.py", "RP101") in codes
     assert any("boom" in d.message for d in result.diagnostics)
+
+
+def test_syntax_errors_are_reported_where_redis_may_be_used(project: Path) -> None:
+    """Documented choice (README, "Speed"): in a directory walk, files that cannot use
+    Redis are not parsed, so their syntax errors are left to Python and other linters;
+    a file named on the command line is always parsed."""
+    (project / "app" / "unrelated_broken.py").write_text("def g(:\n")
+    res = run("check", "--output-format", "json", "app", cwd=project)
+    files = {(Path(d["filename"]).name, d["code"]) for d in json.loads(res.stdout)}
+    assert ("unrelated_broken.py", "RP900") not in files
+    res = run("check", "--output-format", "json", "app/unrelated_broken.py", cwd=project)
+    assert [d["code"] for d in json.loads(res.stdout)] == ["RP900"]

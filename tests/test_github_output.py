@@ -42,7 +42,7 @@ def _run(project: Path, *args: str, monkeypatch: pytest.MonkeyPatch) -> tuple[in
 def project(tmp_path: Path) -> Path:
     (tmp_path / "pyproject.toml").write_text("[tool.pipelint]\n", encoding="utf-8")
     (tmp_path / "app.py").write_text(APP, encoding="utf-8")
-    (tmp_path / "broken.py").write_text("def f(:\n    pass\n", encoding="utf-8")
+    (tmp_path / "broken.py").write_text("import redis\ndef f(:\n    pass\n", encoding="utf-8")
     return tmp_path
 
 

@@ -155,7 +155,7 @@ def project(tmp_path: Path) -> Path:
     pkg.mkdir()
     (pkg / "app.py").write_text(APP, encoding="utf-8")
     (pkg / "quiet.py").write_text(SUPPRESSED, encoding="utf-8")
-    (pkg / "broken.py").write_text("def f(:\n    pass\n", encoding="utf-8")
+    (pkg / "broken.py").write_text("import redis\ndef f(:\n    pass\n", encoding="utf-8")
     (pkg / "latin.py").write_bytes(b"# -*- coding: no-such-codec -*-\nx = 1\n")
     return tmp_path
 
