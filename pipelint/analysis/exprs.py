@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from pipelint.clients.scopes import Scope, dotted_name
+from pipelint.clients.scopes import Scope, dotted_name, iter_children
 
 __all__ = ["ExprFacts", "scan", "names_overlap", "target_names", "simple_target"]
 
@@ -191,7 +191,7 @@ class Scanner:
                 continue
             elif isinstance(n, (cst.SimpleString, cst.Integer, cst.Float)):
                 continue
-            stack.extend(n.children)
+            stack.extend(iter_children(n))
         return facts
 
 

@@ -26,7 +26,7 @@ from pipelint import catalog
 from pipelint.analysis.exprs import ExprFacts, Scanner, names_overlap, simple_target, target_names
 from pipelint.analysis.model import Command, Run, StatementFacts
 from pipelint.clients.resolve import ClientInfo, Resolver
-from pipelint.clients.scopes import Scope, ScopeIndex, dotted_name
+from pipelint.clients.scopes import Scope, ScopeIndex, dotted_name, iter_children
 
 __all__ = ["Analysis", "analyze"]
 
@@ -267,7 +267,7 @@ class _Walker:
                 if dotted is not None:
                     facts.reads.add(dotted)
                     continue
-            stack.extend(n.children)
+            stack.extend(iter_children(n))
         return facts
 
     def intermediate(self, stmt: cst.BaseStatement, scope: Scope) -> StatementFacts | None:
@@ -353,7 +353,7 @@ class _Walker:
             if isinstance(n, cst.Call) and self.calls_redis_code(n, fn, depth + 1):
                 found = True
                 break
-            stack.extend(n.children)
+            stack.extend(iter_children(n))
         self._redis_code[key] = found
         return found
 
@@ -382,53 +382,68 @@ class _Walker:
         return False
 
     def client_calls(self, value: cst.BaseExpression, scope: Scope) -> Iterator[_ClientCall]:
-        """Calls of a method on a Redis client inside ``value``, and other client uses."""
+        """Calls of a method on a Redis client inside ``value``, and other client uses
+        (a client passed along or aliased is yielded as a conditional pseudo-call, so
+        that it counts as a second use)."""
         stack: list[tuple[cst.CSTNode, bool, cst.Await | None]] = [(value, False, None)]
+        receiver_of = self.resolver.receiver
         while stack:
             n, conditional, awaited_by = stack.pop()
-            if isinstance(n, cst.Await):
-                stack.append((n.expression, conditional, n))
-                continue
-            if isinstance(n, cst.Call):
-                func = n.func
-                if isinstance(func, cst.Attribute):
-                    info = self.resolver.receiver(func.value, scope)
+            t = type(n)
+            if t is cst.Await:
+                stack.append((n.expression, conditional, n))  # type: ignore[attr-defined]
+            elif t is cst.Call:
+                func = n.func  # type: ignore[attr-defined]
+                if type(func) is cst.Attribute:
+                    info = receiver_of(func.value, scope)
                     if info is not None:
                         yield _ClientCall(
-                            n, func.value, info, conditional, awaited_by is not None, awaited_by
+                            n,  # type: ignore[arg-type]
+                            func.value,
+                            info,
+                            conditional,
+                            awaited_by is not None,
+                            awaited_by,
                         )
-                        for a in n.args:
+                        for a in n.args:  # type: ignore[attr-defined]
                             stack.append((a.value, conditional, None))
                         receiver = func.value
-                        if isinstance(receiver, cst.Call):
+                        if type(receiver) is cst.Call:
                             for a in receiver.args:
                                 stack.append((a.value, conditional, None))
                         continue
-            if isinstance(n, (cst.Name, cst.Attribute)) and dotted_name(n) is not None:
-                info = self.resolver.receiver(n, scope)  # type: ignore[arg-type]
-                if info is not None:
-                    # the client used in another way (passed along, aliased): a second use
-                    yield _ClientCall(cst.Call(func=n), n, info, True, False, None)  # type: ignore[arg-type]
-                if isinstance(n, cst.Attribute):
-                    stack.append((n.value, conditional, None))
+                stack.append((func, conditional, None))
+                for a in n.args:  # type: ignore[attr-defined]
+                    stack.append((a.value, conditional, None))
+            elif t is cst.Name or t is cst.Attribute:
+                if dotted_name(n) is not None:  # type: ignore[arg-type]
+                    info = receiver_of(n, scope)  # type: ignore[arg-type]
+                    if info is not None:
+                        yield _ClientCall(n, n, info, True, False, None)  # type: ignore[arg-type]
+                    if t is cst.Attribute:
+                        stack.append((n.value, conditional, None))  # type: ignore[attr-defined]
+                else:
+                    stack.append((n.value, conditional, None))  # type: ignore[attr-defined]
+            elif t in _LEAVES:
                 continue
-            if isinstance(n, cst.BooleanOperation):
-                stack.append((n.left, conditional, None))
-                stack.append((n.right, True, None))
-                continue
-            if isinstance(n, cst.IfExp):
-                stack.append((n.test, conditional, None))
-                stack.append((n.body, True, None))
-                stack.append((n.orelse, True, None))
-                continue
-            if isinstance(
-                n, (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
-            ):
-                for child in n.children:
+            elif t is cst.BooleanOperation:
+                stack.append((n.left, conditional, None))  # type: ignore[attr-defined]
+                stack.append((n.right, True, None))  # type: ignore[attr-defined]
+            elif t is cst.IfExp:
+                stack.append((n.test, conditional, None))  # type: ignore[attr-defined]
+                stack.append((n.body, True, None))  # type: ignore[attr-defined]
+                stack.append((n.orelse, True, None))  # type: ignore[attr-defined]
+            elif t in _DEFERRED:
+                for child in iter_children(n):
                     stack.append((child, True, None))
-                continue
-            for child in n.children:
-                stack.append((child, conditional, None))
+            else:
+                for child in iter_children(n):
+                    stack.append((child, conditional, None))
+
+
+_LEAVES = frozenset({cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis})
+#: code inside runs later, repeatedly or not at all
+_DEFERRED = frozenset({cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp})
 
 
 def _body(suite: cst.BaseSuite) -> Sequence[cst.BaseStatement]:

@@ -71,6 +71,23 @@ class FileContext:
             rng.end.line, rng.end.column
         )
 
+    def ast_statement(self, stmt: cst.CSTNode) -> Any | None:
+        """The Python ``ast`` node of a one-statement line (same statement, same source),
+        or None when it is not known; for cheap positions of expressions inside."""
+        positions = self.positions
+        assert isinstance(positions, _Positions)
+        return positions.ast_statement(stmt)
+
+    def ast_span(self, node: Any) -> tuple[int, int]:
+        """Character offsets of an ``ast`` node (whose columns are UTF-8 byte offsets)."""
+        src, starts = self.source, self.line_starts
+
+        def at(line: int, byte_col: int) -> int:
+            end = starts[line] if line < len(starts) else len(src)
+            return starts[line - 1] + _char_col(src[starts[line - 1] : end], byte_col)
+
+        return at(node.lineno, node.col_offset), at(node.end_lineno, node.end_col_offset)
+
     def fixer_for(self, code: str, subject: object) -> Callable[[FileContext], Fix | None] | None:
         from pipelint.fixes import fixer_for
 
@@ -134,6 +151,13 @@ class _Positions(Mapping[cst.CSTNode, CodeRange]):
     def __len__(self) -> int:
         self._generate_all()
         return len(self._computed)
+
+    def ast_statement(self, stmt: cst.CSTNode) -> Any | None:
+        self._statement_starts()
+        pair = self._ranges.get(stmt)
+        if pair is None or pair[0] is not pair[1]:
+            return None
+        return pair[0]
 
     # ---- which statement --------------------------------------------------------------
     def _statement_of(self, node: cst.CSTNode) -> cst.CSTNode | None:

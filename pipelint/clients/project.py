@@ -9,6 +9,7 @@ Redis library at all.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,12 +28,18 @@ REDIS_IMPORT_RE = re.compile(rb"\b(?:import|from)\s+(?:redis|valkey|aioredis|dja
 def module_name_for(path: Path) -> tuple[str, Path]:
     """(dotted module name, import root) of a file, walking up ``__init__.py`` packages."""
     path = path.resolve()
-    parts = [path.stem] if path.stem != "__init__" else []
-    parent = path.parent
-    while (parent / "__init__.py").exists() and parent.parent != parent:
-        parts.insert(0, parent.name)
-        parent = parent.parent
-    return ".".join(parts), parent
+    package, root = _package_of(path.parent)
+    parts = [*package, path.stem] if path.stem != "__init__" else list(package)
+    return ".".join(parts), root
+
+
+@functools.lru_cache(maxsize=4096)
+def _package_of(directory: Path) -> tuple[tuple[str, ...], Path]:
+    """(package parts, import root) of a directory; memoised, one stat per directory."""
+    if not (directory / "__init__.py").exists() or directory.parent == directory:
+        return (), directory
+    parent_parts, root = _package_of(directory.parent)
+    return (*parent_parts, directory.name), root
 
 
 @dataclass

@@ -539,7 +539,9 @@ class Resolver:
 
 def _placeholder(b: Binding) -> bool:
     """``Redis = object`` / ``= None`` in an ``except ImportError`` fallback."""
-    return b.kind == "assign" and isinstance(b.value, cst.Name) and b.value.value in ("object", "None")
+    return (
+        b.kind == "assign" and isinstance(b.value, cst.Name) and b.value.value in ("object", "None")
+    )
 
 
 def _merge_all(infos: Sequence[ClientInfo | None]) -> ClientInfo | None:

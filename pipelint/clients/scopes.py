@@ -11,12 +11,13 @@ what client resolution needs.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import libcst as cst
 
-__all__ = ["Binding", "Scope", "ScopeIndex", "build_scopes", "dotted_name"]
+__all__ = ["Binding", "Scope", "ScopeIndex", "build_scopes", "dotted_name", "iter_children"]
 
 
 @dataclass(eq=False)
@@ -86,6 +87,54 @@ class Scope:
         while scope is not None and scope.kind != "function":
             scope = scope.parent
         return scope
+
+
+_SKIP_FIELD = (
+    "whitespace",
+    "lpar",
+    "rpar",
+    "comma",
+    "semicolon",
+    "header",
+    "footer",
+    "leading_lines",
+)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def iter_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The child nodes of ``node`` that can hold code, read straight from its fields.
+
+    LibCST's ``node.children`` rebuilds every child through a visitor (and validates
+    it); this is the cheap walk the analysis needs. Whitespace, parentheses and comma
+    tokens are skipped: they hold no code."""
+    cls = type(node)
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = tuple(
+            f.name for f in dataclasses.fields(node) if not f.name.startswith(_SKIP_FIELD)
+        )
+        _FIELDS[cls] = names
+    for name in names:
+        value = getattr(node, name)
+        vt = type(value)
+        if vt is list or vt is tuple:
+            for item in value:
+                if _is_node(type(item)):
+                    yield item
+        elif _is_node(vt):
+            yield value
+
+
+_NODE_TYPES: dict[type, bool] = {}
+
+
+def _is_node(t: type) -> bool:
+    """``issubclass(t, CSTNode)``, memoised (CSTNode is an ABC: isinstance is slow)."""
+    known = _NODE_TYPES.get(t)
+    if known is None:
+        known = _NODE_TYPES[t] = issubclass(t, cst.CSTNode)
+    return known
 
 
 def dotted_name(node: cst.BaseExpression) -> str | None:
@@ -353,4 +402,4 @@ def _iter_named_exprs(expr: cst.CSTNode) -> Iterator[cst.NamedExpr]:
             yield node
         if isinstance(node, (cst.Lambda,)):
             continue
-        stack.extend(node.children)
+        stack.extend(iter_children(node))

@@ -23,6 +23,7 @@ import libcst as cst
 from pipelint.analysis.exprs import names_overlap
 from pipelint.analysis.model import Command, Run
 from pipelint.checker.context import FileContext
+from pipelint.clients.scopes import dotted_name
 from pipelint.diagnostics import Edit, Fix
 from pipelint.fixes import register
 
@@ -50,9 +51,9 @@ class _Names:
         return name
 
 
-def _has_multiline_string(node: cst.CSTNode) -> bool:
-    text = _code(node)
-    return '"""' in text or "'''" in text or "\\\n" in text
+def _has_multiline_string(text: str) -> bool:
+    """Re-indenting would change a triple-quoted string (or a backslash continuation)."""
+    return '"""' in text or "'''" in text or "\\\n" in text or "\\\r" in text
 
 
 def _reindent(text: str, extra: str, newline: str) -> str:
@@ -91,7 +92,7 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
             reasons.append("a statement between the commands rebinds a name the results use")
             break
     for stmt, _facts in run.between:
-        if _has_multiline_string(stmt):
+        if _has_multiline_string(ctx.source[slice(*_line_text(ctx, stmt))]):
             reasons.append("a statement between the commands holds a multi-line string")
             break
     if not all(c.simple_targets for c in cmds):
@@ -113,7 +114,7 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
     else:
         names = _Names(set(_IDENT.findall(ctx.source)))
     pipe = names.fresh("pipe")
-    receiver = _code(cmds[0].receiver)
+    receiver = dotted_name(cmds[0].receiver) or _code(cmds[0].receiver)
 
     # slots: what each command's result is unpacked into
     slots: list[str] = []
@@ -176,10 +177,9 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
                 out.append(inner + gl.strip() if gl.strip() else "")
         cmd = stmt_set.get(id(stmt))
         if cmd is not None:
-            _, recv_end = ctx.span(cmd.receiver)
-            _, call_end = ctx.span(cmd.call)
-            text = pipe + ctx.source[recv_end:call_end]
-            if not _has_multiline_string(cmd.call):
+            spans = _command_spans(ctx, cmd)
+            text = pipe + ctx.source[spans.receiver_end : spans.call_end]
+            if not _has_multiline_string(text):
                 text = _reindent(text, unit, nl)
             comment = cmd.stmt.trailing_whitespace.comment
             if comment is not None:
@@ -197,8 +197,8 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
             out.append(f"{inner}{', '.join(slots)} = {execute}")
     else:
         out.append(f"{inner}{execute}")
-    for c, p in post:
-        out.append(inner + (p if _has_multiline_string(c.small) else _reindent(p, unit, nl)))
+    for _c, p in post:
+        out.append(inner + (p if _has_multiline_string(p) else _reindent(p, unit, nl)))
     content = nl.join(out)
     _, end = _line_text(ctx, run.statements[-1])
     n = len(cmds)
@@ -229,6 +229,81 @@ def _unpackable(target: cst.BaseExpression) -> bool:
 def _binding(ctx: FileContext, c: Command, slot: str) -> str:
     """The statement that binds a command's result the way the original did: its own
     source with the command (and its ``await``) replaced by ``slot``."""
-    start, end = ctx.span(c.small)
-    cmd_start, cmd_end = ctx.span(c.command_expr)
-    return ctx.source[start:cmd_start] + slot + ctx.source[cmd_end:end]
+    spans = _command_spans(ctx, c)
+    return (
+        ctx.source[spans.stmt_start : spans.command_start]
+        + slot
+        + ctx.source[spans.command_end : spans.stmt_end]
+    )
+
+
+@dataclass
+class _Spans:
+    receiver_end: int
+    call_end: int
+    command_start: int  # the call, or the `await` before it
+    command_end: int
+    stmt_start: int
+    stmt_end: int
+
+
+def _command_spans(ctx: FileContext, c: Command) -> _Spans:
+    """Offsets of a command's parts, from Python's ``ast`` when the call is unambiguous
+    there (no code generation), else from LibCST positions."""
+    fast = _ast_spans(ctx, c)
+    if fast is not None:
+        return fast
+    _, receiver_end = ctx.span(c.receiver)
+    _, call_end = ctx.span(c.call)
+    command_start, command_end = ctx.span(c.command_expr)
+    stmt_start, stmt_end = ctx.span(c.small)
+    return _Spans(receiver_end, call_end, command_start, command_end, stmt_start, stmt_end)
+
+
+def _ast_spans(ctx: FileContext, c: Command) -> _Spans | None:
+    import ast
+
+    node = ctx.ast_statement(c.stmt)
+    receiver = dotted_name(c.receiver)
+    if node is None or receiver is None:
+        return None
+    calls: list[ast.Call] = []
+    awaits: list[ast.Await] = []
+    for n in ast.walk(node):
+        if type(n) is ast.Call:
+            func = n.func
+            if (
+                type(func) is ast.Attribute
+                and func.attr == c.method
+                and _ast_dotted(func.value) == receiver
+            ):
+                calls.append(n)
+        elif type(n) is ast.Await:
+            awaits.append(n)
+    if len(calls) != 1:
+        return None
+    call = calls[0]
+    command: ast.AST = call
+    if c.command_expr is not c.call:
+        awaited = [a for a in awaits if a.value is call]
+        if len(awaited) != 1:
+            return None
+        command = awaited[0]
+    _, receiver_end = ctx.ast_span(call.func.value)  # type: ignore[attr-defined]
+    _, call_end = ctx.ast_span(call)
+    command_start, command_end = ctx.ast_span(command)
+    stmt_start, stmt_end = ctx.ast_span(node)
+    return _Spans(receiver_end, call_end, command_start, command_end, stmt_start, stmt_end)
+
+
+def _ast_dotted(node: object) -> str | None:
+    import ast
+
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None

@@ -30,7 +30,7 @@ class SequentialCommands(Rule):
             yield Finding(
                 self.code,
                 message,
-                run.commands[0].small,
-                run.commands[-1].small,
+                run.commands[0].stmt,
+                run.commands[-1].stmt,
                 fix=ctx.fixer_for(self.code, run),
             )
