@@ -284,3 +284,20 @@ def test_declared_attribute_type_wins_over_opaque_assignments() -> None:
     """
     info = receivers(src)["self._client"]
     assert info is not None and info.is_async is True
+
+
+def test_param_default_and_typing_cast() -> None:
+    src = """
+    import typing
+    import redis
+    def f(r=redis.Redis(), d={}):
+        r.probe()
+        d.probe()
+    def g(x):
+        c = typing.cast(redis.Redis, x)
+        c.probe()
+    """
+    got = receivers(src)
+    assert got["r"] is not None
+    assert got["d"] is None
+    assert got["c"] is not None

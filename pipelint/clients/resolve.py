@@ -391,6 +391,10 @@ class Resolver:
                 return self.project(normalize_qualname(b.qualname), "value")
             return None
         if b.kind == "param":
+            if b.annotation is None and b.value is not None and not _is_none(b.value):
+                # `def f(r=redis.Redis())`: the default says what is expected; evaluated
+                # in the scope that defines the function
+                return self.value(b.value, b.scope.parent or b.scope)
             return self.annotation(b.annotation, b.scope)
         if b.kind == "assign":
             if b.annotation is not None:
@@ -447,6 +451,8 @@ class Resolver:
             kind = CONSTRUCTORS.get(qual)
             if kind is not None:
                 return ClientInfo(kind[0], kind[1], f"constructor {qual}")
+            if qual == "typing.cast" and call.args:
+                return self.annotation(call.args[0].value, scope)
         cls_ref = func
         if isinstance(func, cst.Attribute) and func.attr.value in ("from_url", "from_pool"):
             cls_ref = func.value
