@@ -103,8 +103,11 @@ def test_conditional_and_short_circuit_commands_are_not_commands() -> None:
     assert runs("a = r.get('a')\nb = [r.get(k) for k in x]\n") == []
 
 
-def test_two_commands_in_one_statement_are_left_alone() -> None:
-    assert runs("a = r.get('a')\nb = (r.get('b'), r.get('c'))\n") == []
+def test_several_commands_in_one_statement() -> None:
+    assert runs("a = r.get('a')\nb = (r.get('b'), r.get('c'))\n") == [["get", "get", "get"]]
+    assert runs("return r.get('a'), r.hget('h', 'b')\n") == [["get", "hget"]]
+    assert runs("return r.get(r.get('a'))\n") == []
+    assert runs("return r.get('a'), s.get('b')\n") == []
 
 
 def test_different_clients_never_share_a_run() -> None:

@@ -51,6 +51,9 @@ class Command:
     simple_targets: bool
     opaque_args: bool = False  # an argument calls code we cannot see into
     redis_args: bool = False  # an argument calls code of this module that uses Redis
+    # the command expressions of every command of the statement, in evaluation order
+    # (more than one: ``return r.get(a), r.get(b)``)
+    siblings: tuple[cst.BaseExpression, ...] = ()
 
     @property
     def result_used(self) -> bool:

@@ -25,6 +25,7 @@ import libcst as cst
 from pipelint import catalog
 from pipelint.analysis.exprs import ExprFacts, Scanner, names_overlap, simple_target, target_names
 from pipelint.analysis.model import Command, Run, StatementFacts
+from pipelint.catalog import CommandSpec
 from pipelint.clients.resolve import ClientInfo, Resolver
 from pipelint.clients.scopes import Scope, ScopeIndex, dotted_name, iter_children
 
@@ -42,7 +43,7 @@ def analyze(index: ScopeIndex, resolver: Resolver) -> Analysis:
     module = index.module.node
     assert isinstance(module, cst.Module)
     walker.block(module.body, index.module)
-    return Analysis(walker.runs, walker.commands)
+    return Analysis(walker.runs, walker.all_commands)
 
 
 @dataclass
@@ -53,6 +54,7 @@ class _ClientCall:
     conditional: bool
     awaited: bool
     await_node: cst.Await | None
+    nested: bool = False
 
 
 def _receiver_key(expr: cst.BaseExpression) -> str:
@@ -70,7 +72,7 @@ class _Walker:
         self.index = index
         self.resolver = resolver
         self.runs: list[Run] = []
-        self.commands: list[Command] = []
+        self.all_commands: list[Command] = []
         self._redis_code: dict[int, bool] = {}
 
     # ---- blocks -------------------------------------------------------------------
@@ -86,25 +88,28 @@ class _Walker:
             current, pending, tainted = None, [], set()
 
         for i, stmt in enumerate(body):
-            cmd = self.command(stmt, scope) if isinstance(stmt, cst.SimpleStatementLine) else None
-            if cmd is not None:
-                self.commands.append(cmd)
+            cmds = self.commands(stmt, scope) if isinstance(stmt, cst.SimpleStatementLine) else None
+            if cmds:
+                self.all_commands.extend(cmds)
+                first = cmds[0]
                 if (
                     current is not None
-                    and current.client_key == cmd.client_key
-                    and current.is_async == cmd.is_async
-                    and not any(names_overlap(r, t) for r in cmd.reads for t in tainted)
-                    and not cmd.redis_args
+                    and current.client_key == first.client_key
+                    and current.is_async == first.is_async
+                    and not any(names_overlap(r, t) for c in cmds for r in c.reads for t in tainted)
+                    and not any(c.redis_args for c in cmds)
                 ):
                     current.between.extend(pending)
                     pending = []
-                    current.commands.append(cmd)
+                    current.commands.extend(cmds)
                     current.end = i
+                elif any(c.redis_args for c in cmds[1:]):
+                    close()  # code that uses Redis runs between this statement's commands
                 else:
                     close()
-                    current = Run(body, i, i, cmd.client_key, cmd.client, cmd.is_async, scope)
-                    current.commands.append(cmd)
-                tainted.update(cmd.writes)
+                    current = Run(body, i, i, first.client_key, first.client, first.is_async, scope)
+                    current.commands.extend(cmds)
+                tainted.update(first.writes)
                 continue
             if current is not None:
                 facts = self.intermediate(stmt, scope)
@@ -151,7 +156,12 @@ class _Walker:
                 self.block(_body(case.body), scope)
 
     # ---- statements ---------------------------------------------------------------
-    def command(self, stmt: cst.SimpleStatementLine, scope: Scope) -> Command | None:
+    def commands(self, stmt: cst.SimpleStatementLine, scope: Scope) -> list[Command] | None:
+        """The batchable commands a statement sends, in evaluation order, or None.
+
+        Usually one (``a = r.get(k)``); several when one expression sends independent
+        commands on one client (``return r.get(a), r.get(b)``). None when the statement
+        uses a client any other way, conditionally, or one command inside another."""
         if len(stmt.body) != 1:
             return None
         small = stmt.body[0]
@@ -172,44 +182,49 @@ class _Walker:
         else:
             return None
         calls = list(self.client_calls(value, scope))
-        if len(calls) != 1:
+        if not calls or any(cc.conditional or cc.nested for cc in calls):
             return None
-        cc = calls[0]
-        if cc.conditional:
+        keys = {_receiver_key(cc.receiver) for cc in calls}
+        if len(keys) != 1:
             return None
-        method = cc.call.func.attr.value  # type: ignore[attr-defined]
-        spec = catalog.lookup(method)
-        if spec is None or not spec.batchable:
-            return None
-        if spec.blocking_kwarg and any(
-            a.keyword is not None and a.keyword.value == spec.blocking_kwarg for a in cc.call.args
-        ):
-            return None
-        if cc.info.is_async is None:
-            is_async = cc.awaited
-        else:
-            is_async = cc.info.is_async
-            if is_async != cc.awaited:
-                return None  # an un-awaited coroutine, or awaiting a sync result
-        if is_async and not _in_async_function(scope):
-            return None
-        command_expr: cst.BaseExpression = cc.await_node if cc.await_node is not None else cc.call
-        wrapped = value is not command_expr
+        (client_key,) = keys
         scanner = Scanner(scope, self.resolver.qualname)
-        facts = ExprFacts()
-        # arguments of the command
-        for arg in cc.call.args:
-            scanner.scan(arg.value, facts)
-        receiver_facts = scanner.scan(cc.receiver)
-        if facts.has_await or facts.has_yield:
+        parts: list[tuple[_ClientCall, str, CommandSpec, bool, cst.BaseExpression, ExprFacts]] = []
+        for cc in calls:
+            method = cc.call.func.attr.value  # type: ignore[attr-defined]
+            spec = catalog.lookup(method)
+            if spec is None or not spec.batchable:
+                return None
+            if spec.blocking_kwarg and any(
+                a.keyword is not None and a.keyword.value == spec.blocking_kwarg
+                for a in cc.call.args
+            ):
+                return None
+            if cc.info.is_async is None:
+                is_async = cc.awaited
+            else:
+                is_async = cc.info.is_async
+                if is_async != cc.awaited:
+                    return None  # an un-awaited coroutine, or awaiting a sync result
+            if is_async and not _in_async_function(scope):
+                return None
+            command_expr: cst.BaseExpression = (
+                cc.await_node if cc.await_node is not None else cc.call
+            )
+            facts = ExprFacts()
+            for arg in cc.call.args:
+                scanner.scan(arg.value, facts)
+            if facts.has_await or facts.has_yield:
+                return None
+            facts.reads |= scanner.scan(cc.receiver).reads
+            parts.append((cc, method, spec, is_async, command_expr, facts))
+        if len({p[3] for p in parts}) != 1:
             return None
-        if self.uses_client(facts, scope):
-            return None
-        opaque_calls = [c for c in facts.calls if scanner.call_kind(c) == "opaque"]
-        redis_args = any(self.calls_redis_code(c, scope) for c in opaque_calls)
+        command_exprs = [p[4] for p in parts]
+        wrapped = len(parts) > 1 or value is not command_exprs[0]
         bind_reads: set[str] = set()
         if wrapped:
-            outer = self.scan_outside(value, command_expr, scanner)
+            outer = self.scan_outside(value, command_exprs, scanner)
             if outer is None:
                 return None
             bind_reads |= outer.reads
@@ -221,38 +236,50 @@ class _Walker:
                 # attribute/subscript targets read their base and index
                 bind_reads |= {r for r in tf.reads if r not in set(target_names(t))}
         writes = frozenset(w for t in targets for w in target_names(t))
-        return Command(
-            stmt=stmt,
-            small=small,
-            call=cc.call,
-            command_expr=command_expr,
-            value=value,
-            receiver=cc.receiver,
-            client_key=_receiver_key(cc.receiver),
-            client=cc.info,
-            is_async=is_async,
-            method=method,
-            spec=spec,
-            kind=kind,
-            targets=targets,
-            wrapped=wrapped,
-            reads=frozenset(facts.reads | receiver_facts.reads),
-            bind_reads=frozenset(bind_reads),
-            writes=writes,
-            simple_targets=all(simple_target(t) for t in targets),
-            opaque_args=bool(opaque_calls),
-            redis_args=redis_args,
-        )
+        out: list[Command] = []
+        for cc, method, spec, is_async, command_expr, facts in parts:
+            if self.uses_client(facts, scope, exclude=client_key):
+                return None
+            opaque_calls = [c for c in facts.calls if scanner.call_kind(c) == "opaque"]
+            out.append(
+                Command(
+                    stmt=stmt,
+                    small=small,
+                    call=cc.call,
+                    command_expr=command_expr,
+                    value=value,
+                    receiver=cc.receiver,
+                    client_key=client_key,
+                    client=cc.info,
+                    is_async=is_async,
+                    method=method,
+                    spec=spec,
+                    kind=kind,
+                    targets=targets,
+                    wrapped=wrapped,
+                    reads=frozenset(facts.reads),
+                    bind_reads=frozenset(bind_reads),
+                    writes=writes,
+                    simple_targets=all(simple_target(t) for t in targets),
+                    opaque_args=bool(opaque_calls),
+                    redis_args=any(self.calls_redis_code(c, scope) for c in opaque_calls),
+                    siblings=tuple(command_exprs),
+                )
+            )
+        # later commands of one statement run after the earlier ones' arguments: an
+        # opaque call there runs before the earlier commands are sent
+        return out
 
     def scan_outside(
-        self, value: cst.BaseExpression, inner: cst.BaseExpression, scanner: Scanner
+        self, value: cst.BaseExpression, inner: Sequence[cst.BaseExpression], scanner: Scanner
     ) -> ExprFacts | None:
-        """Facts of ``value`` without the subtree ``inner``; None unless it is pure/benign."""
+        """Facts of ``value`` without the subtrees ``inner``; None unless it is pure/benign."""
         facts = ExprFacts()
+        skip = {id(n) for n in inner}
         stack: list[cst.CSTNode] = [value]
         while stack:
             n = stack.pop()
-            if n is inner:
+            if id(n) in skip:
                 continue
             if isinstance(n, cst.Call):
                 if scanner.call_kind(n) == "opaque":
@@ -370,9 +397,12 @@ class _Walker:
             return self.index.by_node.get(binds[0].node)  # type: ignore[arg-type]
         return None
 
-    def uses_client(self, facts: ExprFacts, scope: Scope) -> bool:
-        """Does code with these facts touch any Redis client (a name or a call)?"""
+    def uses_client(self, facts: ExprFacts, scope: Scope, exclude: str | None = None) -> bool:
+        """Does code with these facts touch any Redis client (a name or a call)? The
+        client ``exclude`` (a command's own receiver) does not count."""
         for name in facts.reads:
+            if exclude is not None and names_overlap(name, exclude) and len(name) <= len(exclude):
+                continue
             # any prefix of a dotted read may be a client: r, self.r, self.r.get
             end = len(name)
             while end > 0:
@@ -382,16 +412,20 @@ class _Walker:
         return False
 
     def client_calls(self, value: cst.BaseExpression, scope: Scope) -> Iterator[_ClientCall]:
-        """Calls of a method on a Redis client inside ``value``, and other client uses
-        (a client passed along or aliased is yielded as a conditional pseudo-call, so
-        that it counts as a second use)."""
-        stack: list[tuple[cst.CSTNode, bool, cst.Await | None]] = [(value, False, None)]
+        """Calls of a method on a Redis client inside ``value``, in source (evaluation)
+        order, and other client uses (a client passed along or aliased is yielded as a
+        conditional pseudo-call, so that it is never taken for a command). A client call
+        inside another's arguments is marked ``nested``."""
+        # stack entries: node, conditional, awaited by, inside a client call's arguments
+        stack: list[tuple[cst.CSTNode, bool, cst.Await | None, bool]] = [
+            (value, False, None, False)
+        ]
         receiver_of = self.resolver.receiver
         while stack:
-            n, conditional, awaited_by = stack.pop()
+            n, conditional, awaited_by, inside = stack.pop()
             t = type(n)
             if t is cst.Await:
-                stack.append((n.expression, conditional, n))  # type: ignore[attr-defined]
+                stack.append((n.expression, conditional, n, inside))  # type: ignore[attr-defined]
             elif t is cst.Call:
                 func = n.func  # type: ignore[attr-defined]
                 if type(func) is cst.Attribute:
@@ -404,41 +438,42 @@ class _Walker:
                             conditional,
                             awaited_by is not None,
                             awaited_by,
+                            inside,
                         )
-                        for a in n.args:  # type: ignore[attr-defined]
-                            stack.append((a.value, conditional, None))
                         receiver = func.value
+                        for a in reversed(n.args):  # type: ignore[attr-defined]
+                            stack.append((a.value, conditional, None, True))
                         if type(receiver) is cst.Call:
-                            for a in receiver.args:
-                                stack.append((a.value, conditional, None))
+                            for a in reversed(receiver.args):
+                                stack.append((a.value, conditional, None, True))
                         continue
-                stack.append((func, conditional, None))
-                for a in n.args:  # type: ignore[attr-defined]
-                    stack.append((a.value, conditional, None))
+                for a in reversed(n.args):  # type: ignore[attr-defined]
+                    stack.append((a.value, conditional, None, inside))
+                stack.append((func, conditional, None, inside))
             elif t is cst.Name or t is cst.Attribute:
                 if dotted_name(n) is not None:  # type: ignore[arg-type]
                     info = receiver_of(n, scope)  # type: ignore[arg-type]
                     if info is not None:
-                        yield _ClientCall(n, n, info, True, False, None)  # type: ignore[arg-type]
+                        yield _ClientCall(n, n, info, True, False, None, inside)  # type: ignore[arg-type]
                     if t is cst.Attribute:
-                        stack.append((n.value, conditional, None))  # type: ignore[attr-defined]
+                        stack.append((n.value, conditional, None, inside))  # type: ignore[attr-defined]
                 else:
-                    stack.append((n.value, conditional, None))  # type: ignore[attr-defined]
+                    stack.append((n.value, conditional, None, inside))  # type: ignore[attr-defined]
             elif t in _LEAVES:
                 continue
             elif t is cst.BooleanOperation:
-                stack.append((n.left, conditional, None))  # type: ignore[attr-defined]
-                stack.append((n.right, True, None))  # type: ignore[attr-defined]
+                stack.append((n.right, True, None, inside))  # type: ignore[attr-defined]
+                stack.append((n.left, conditional, None, inside))  # type: ignore[attr-defined]
             elif t is cst.IfExp:
-                stack.append((n.test, conditional, None))  # type: ignore[attr-defined]
-                stack.append((n.body, True, None))  # type: ignore[attr-defined]
-                stack.append((n.orelse, True, None))  # type: ignore[attr-defined]
+                stack.append((n.orelse, True, None, inside))  # type: ignore[attr-defined]
+                stack.append((n.body, True, None, inside))  # type: ignore[attr-defined]
+                stack.append((n.test, conditional, None, inside))  # type: ignore[attr-defined]
             elif t in _DEFERRED:
-                for child in iter_children(n):
-                    stack.append((child, True, None))
+                for child in reversed(list(iter_children(n))):
+                    stack.append((child, True, None, inside))
             else:
-                for child in iter_children(n):
-                    stack.append((child, conditional, None))
+                for child in reversed(list(iter_children(n))):
+                    stack.append((child, conditional, None, inside))
 
 
 _LEAVES = frozenset({cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis})

@@ -137,6 +137,7 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
             direct = [False] * len(cmds)
             break
     unused = "_" if "_" not in names.used else names.fresh("_unused")
+    pending_slots: dict[int, list[str]] = {}  # a statement's slots, until its last command
     for i, c in enumerate(cmds):
         if not c.result_used:
             slots.append(unused)
@@ -152,7 +153,10 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
         else:
             slot = names.fresh(f"{c.method}_result")
             slots.append(slot)
-            post.append((c, _binding(ctx, c, slot)))
+            mine = pending_slots.setdefault(id(c.stmt), [])
+            mine.append(slot)
+            if len(mine) == len(c.siblings or (c.command_expr,)):
+                post.append((c, _binding(ctx, c, mine)))
 
     # ---- text ---------------------------------------------------------------------
     first = run.statements[0]
@@ -165,7 +169,9 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
     out: list[str] = []
     prefix = "async with" if run.is_async else "with"
     out.append(f"{prefix} {receiver}.pipeline(transaction=False) as {pipe}:")
-    stmt_set = {id(c.stmt): c for c in cmds}
+    stmt_cmds: dict[int, list[Command]] = {}
+    for c in cmds:
+        stmt_cmds.setdefault(id(c.stmt), []).append(c)
     prev_end: int | None = None
     for stmt in run.statements:
         s_start, s_end = _line_text(ctx, stmt)
@@ -175,16 +181,17 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
             gap_lines = gap.split(nl)[1:-1]  # drop the rest of the previous line and the indent
             for gl in gap_lines:
                 out.append(inner + gl.strip() if gl.strip() else "")
-        cmd = stmt_set.get(id(stmt))
-        if cmd is not None:
-            spans = _command_spans(ctx, cmd)
-            text = pipe + ctx.source[spans.receiver_end : spans.call_end]
-            if not _has_multiline_string(text):
-                text = _reindent(text, unit, nl)
-            comment = cmd.stmt.trailing_whitespace.comment
-            if comment is not None:
-                text += "  " + comment.value
-            out.append(inner + text)
+        in_stmt = stmt_cmds.get(id(stmt))
+        if in_stmt is not None:
+            for k, cmd in enumerate(in_stmt):
+                spans = _command_spans(ctx, cmd)
+                text = pipe + ctx.source[spans.receiver_end : spans.call_end]
+                if not _has_multiline_string(text):
+                    text = _reindent(text, unit, nl)
+                comment = cmd.stmt.trailing_whitespace.comment
+                if comment is not None and k == len(in_stmt) - 1:
+                    text += "  " + comment.value
+                out.append(inner + text)
         else:
             text = ctx.source[s_start:s_end]
             out.append(inner + _reindent(text, unit, nl))
@@ -226,15 +233,16 @@ def _unpackable(target: cst.BaseExpression) -> bool:
     return isinstance(target, (cst.Name, cst.Attribute, cst.Subscript, cst.Tuple, cst.List))
 
 
-def _binding(ctx: FileContext, c: Command, slot: str) -> str:
+def _binding(ctx: FileContext, c: Command, slots: list[str]) -> str:
     """The statement that binds a command's result the way the original did: its own
-    source with the command (and its ``await``) replaced by ``slot``."""
-    spans = _command_spans(ctx, c)
-    return (
-        ctx.source[spans.stmt_start : spans.command_start]
-        + slot
-        + ctx.source[spans.command_end : spans.stmt_end]
-    )
+    source with each command of the statement (and its ``await``) replaced by its slot."""
+    siblings = c.siblings or (c.command_expr,)
+    spans = [_command_spans(ctx, c, expr) for expr in siblings]
+    text = ctx.source[spans[0].stmt_start : spans[0].stmt_end]
+    base = spans[0].stmt_start
+    for sp, slot in sorted(zip(spans, slots, strict=True), key=lambda x: -x[0].command_start):
+        text = text[: sp.command_start - base] + slot + text[sp.command_end - base :]
+    return text
 
 
 @dataclass
@@ -247,15 +255,23 @@ class _Spans:
     stmt_end: int
 
 
-def _command_spans(ctx: FileContext, c: Command) -> _Spans:
-    """Offsets of a command's parts, from Python's ``ast`` when the call is unambiguous
-    there (no code generation), else from LibCST positions."""
-    fast = _ast_spans(ctx, c)
-    if fast is not None:
-        return fast
-    _, receiver_end = ctx.span(c.receiver)
-    _, call_end = ctx.span(c.call)
-    command_start, command_end = ctx.span(c.command_expr)
+def _command_spans(ctx: FileContext, c: Command, expr: cst.BaseExpression | None = None) -> _Spans:
+    """Offsets of a command's parts (or of the sibling command ``expr`` of the same
+    statement), from Python's ``ast`` when the call is unambiguous there (no code
+    generation), else from LibCST positions."""
+    if expr is not None and expr is not c.command_expr:
+        call = expr.expression if isinstance(expr, cst.Await) else expr
+        assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+        receiver, call_end_node = call.func.value, call
+    else:
+        expr, receiver, call_end_node = c.command_expr, c.receiver, c.call
+        if len(c.siblings) <= 1:
+            fast = _ast_spans(ctx, c)
+            if fast is not None:
+                return fast
+    _, receiver_end = ctx.span(receiver)
+    _, call_end = ctx.span(call_end_node)
+    command_start, command_end = ctx.span(expr)
     stmt_start, stmt_end = ctx.span(c.small)
     return _Spans(receiver_end, call_end, command_start, command_end, stmt_start, stmt_end)
 
