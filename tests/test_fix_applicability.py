@@ -85,3 +85,29 @@ def test_opaque_call_in_a_later_argument_is_never_safe() -> None:
     assert applicability("a = r.get('a')\nb = r.get(make_key(x))\n") == "unsafe"
     # in the first command it runs before anything is sent, as in the original
     assert applicability("a = r.get(make_key(x))\nb = r.get('b')\n") == "safe"
+
+
+def test_cluster_multi_key_call_is_display_only() -> None:
+    header = "from redis.cluster import RedisCluster\nr = RedisCluster()\n"
+    assert applicability("r.delete('a', 'b')\nr.set('c', 1)\n", header=header) == "display-only"
+    assert applicability("r.delete('a')\nr.set('c', 1)\n", header=header) == "unsafe"
+
+
+def test_class_body_run_is_display_only() -> None:
+    src = "import redis\nr = redis.Redis()\nclass C:\n    a = r.get('a')\n    b = r.get('b')\n"
+    (d,) = check_source(Path("t.py"), src, Config(root=Path("."))).diagnostics
+    assert d.fix is not None and d.fix.applicability == "display-only"
+
+
+def test_try_whose_except_carries_on_and_results_read_later() -> None:
+    body = """
+    try:
+        a = r.get('a')
+        b = r.hget('h', 'b')
+    except Exception:
+        pass
+    return a
+    """
+    assert applicability(body) == "display-only"
+    body_exits = body.replace("pass", "return None")
+    assert applicability(body_exits) == "safe"

@@ -75,6 +75,8 @@ class Run:
     commands: list[Command] = field(default_factory=list)
     # statements between commands (not commands), with their facts
     between: list[tuple[cst.BaseStatement, StatementFacts]] = field(default_factory=list)
+    # inside a ``try`` whose ``except`` may swallow an error and carry on
+    in_swallowing_try: bool = False
 
     @property
     def statements(self) -> Sequence[cst.BaseStatement]:

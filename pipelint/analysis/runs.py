@@ -74,6 +74,7 @@ class _Walker:
         self.runs: list[Run] = []
         self.all_commands: list[Command] = []
         self._redis_code: dict[int, bool] = {}
+        self._swallowing = 0  # enclosing try statements whose handlers may fall through
 
     # ---- blocks -------------------------------------------------------------------
     def block(self, body: Sequence[cst.BaseStatement], scope: Scope) -> None:
@@ -84,6 +85,7 @@ class _Walker:
         def close() -> None:
             nonlocal current, pending, tainted
             if current is not None:
+                current.in_swallowing_try = self._swallowing > 0
                 self.runs.append(current)
             current, pending, tainted = None, [], set()
 
@@ -124,12 +126,13 @@ class _Walker:
 
     def nested(self, stmt: cst.BaseStatement, scope: Scope) -> None:
         """Analyse the blocks inside a compound statement."""
-        if isinstance(stmt, cst.FunctionDef):
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
             inner = self.index.by_node.get(stmt, scope)
-            self.block(_body(stmt.body), inner)
-        elif isinstance(stmt, cst.ClassDef):
-            inner = self.index.by_node.get(stmt, scope)
-            self.block(_body(stmt.body), inner)
+            saved, self._swallowing = self._swallowing, 0  # a def's body runs elsewhere
+            try:
+                self.block(_body(stmt.body), inner)
+            finally:
+                self._swallowing = saved
         elif isinstance(stmt, (cst.If,)):
             self.block(_body(stmt.body), scope)
             orelse = stmt.orelse
@@ -144,7 +147,12 @@ class _Walker:
         elif isinstance(stmt, cst.With):
             self.block(_body(stmt.body), scope)
         elif isinstance(stmt, (cst.Try, cst.TryStar)):
-            self.block(_body(stmt.body), scope)
+            swallows = any(_falls_through(h.body) for h in stmt.handlers)
+            self._swallowing += swallows
+            try:
+                self.block(_body(stmt.body), scope)
+            finally:
+                self._swallowing -= swallows
             for h in stmt.handlers:
                 self.block(_body(h.body), scope)
             if stmt.orelse is not None:
@@ -479,6 +487,17 @@ class _Walker:
 _LEAVES = frozenset({cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis})
 #: code inside runs later, repeatedly or not at all
 _DEFERRED = frozenset({cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp})
+
+
+def _falls_through(suite: cst.BaseSuite) -> bool:
+    """Can this handler body complete normally (not end in return/raise/continue/break)?"""
+    body = _body(suite)
+    if not body:
+        return True
+    last = body[-1]
+    if isinstance(last, cst.SimpleStatementLine) and last.body:
+        return not isinstance(last.body[-1], _TRANSFER)
+    return True
 
 
 def _body(suite: cst.BaseSuite) -> Sequence[cst.BaseStatement]:

@@ -104,15 +104,30 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
         rejected = sorted({c.method for c in cmds if not c.spec.cluster_pipeline_ok})
         if rejected:
             reasons.append(f"a cluster pipeline rejects {', '.join(rejected)}")
+        multi = sorted({c.method for c in cmds if _several_keys(c)})
+        if multi:
+            reasons.append(f"a cluster pipeline takes one key per command ({', '.join(multi)})")
+    if run.scope.kind == "class":
+        reasons.append("the pipeline's names would become class attributes")
 
     # ---- names --------------------------------------------------------------------
     # names in use where the pipeline variable will live (the function, else the module)
     fn = run.scope.enclosing_function()
     if fn is not None:
         fn_start, fn_end = ctx.span(fn.node)
-        names = _Names(set(_IDENT.findall(ctx.source[fn_start:fn_end])))
     else:
-        names = _Names(set(_IDENT.findall(ctx.source)))
+        fn_start, fn_end = 0, len(ctx.source)
+    names = _Names(set(_IDENT.findall(ctx.source[fn_start:fn_end])))
+    if run.in_swallowing_try:
+        # an error stops the original mid-run with earlier results bound; an except that
+        # carries on could let later code read them, which the pipeline never bound
+        run_start, _ = _line_text(ctx, run.statements[0])
+        _, run_end = _line_text(ctx, run.statements[-1])
+        outside = ctx.source[fn_start:run_start] + ctx.source[run_end:fn_end]
+        used = set(_IDENT.findall(outside))
+        roots = {w.split(".")[0] for c in cmds for w in c.writes}
+        if roots & used:
+            reasons.append("an except clause may swallow an error and later code read a result")
     pipe = names.fresh("pipe")
     receiver = dotted_name(cmds[0].receiver) or _code(cmds[0].receiver)
 
@@ -227,6 +242,28 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
         )
     edit = Edit(start, end, content, ctx.location(start), ctx.location(end))
     return Fix(applicability, message, (edit,))
+
+
+def _several_keys(c: Command) -> bool:
+    """Does this call pass several keys through a ``*names`` parameter (``delete(a, b)``)?"""
+    import inspect
+
+    import redis
+
+    if any(a.star for a in c.call.args):
+        return True
+    method = getattr(redis.Redis, c.method, None)
+    if method is None:
+        return False
+    try:
+        params = list(inspect.signature(method).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return False
+    positional = sum(1 for a in c.call.args if a.keyword is None)
+    for i, p in enumerate(params):
+        if p.kind is inspect.Parameter.VAR_POSITIONAL:
+            return f"*{p.name}" in c.spec.key_params and positional > i + 1
+    return False
 
 
 def _unpackable(target: cst.BaseExpression) -> bool:
