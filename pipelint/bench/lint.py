@@ -45,6 +45,8 @@ def measure(
     from pipelint.config import load_config
 
     config = load_config(paths[0] if paths and paths[0].exists() else Path.cwd())
+    # as `pipelint check` with text output: fixes are summarised, their edits not built
+    config = config.with_overrides(fix_edits=False)
     options = RunOptions(
         jobs=jobs, cache=cache, cache_dir=cache_dir, prefilter=prefilter, progress=False
     )

@@ -62,6 +62,8 @@ def run_check(paths: list[Path], opts: dict[str, Any]) -> int:
         click.echo(f"pipelint: error: {exc}", err=True)
         return 2
     fmt = opts.get("output_format") or os.environ.get("PIPELINT_OUTPUT_FORMAT") or "full"
+    if not (opts.get("fix") or opts.get("diff")) and fmt not in ("json", "sarif"):
+        config = config.with_overrides(fix_edits=False)  # only applicability and message shown
     options = RunOptions(
         fix=bool(opts.get("fix")),
         unsafe_fixes=bool(opts.get("unsafe_fixes")),

@@ -50,6 +50,9 @@ class Config:
     extend_exclude: tuple[str, ...] = ()
     client_names: tuple[str, ...] = ()
     target: str = "standalone"
+    # not a setting: whether fixes need their edits (False when nothing reads them:
+    # text output without --fix/--diff), which saves building them
+    fix_edits: bool = True
 
     def enabled(self, code: str, path: Path | None = None) -> bool:
         """Is ``code`` selected (longest matching prefix wins, as in ruff)?"""
@@ -84,6 +87,7 @@ class Config:
             "per_file_ignores": self.per_file_ignores,
             "client_names": self.client_names,
             "target": self.target,
+            "fix_edits": self.fix_edits,
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 

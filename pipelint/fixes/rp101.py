@@ -128,6 +128,8 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
         roots = {w.split(".")[0] for c in cmds for w in c.writes}
         if roots & used:
             reasons.append("an except clause may swallow an error and later code read a result")
+    if not ctx.config.fix_edits:  # nobody will read the edits: skip building them
+        return Fix(*_verdict(cmds, reasons), ())
     pipe = names.fresh("pipe")
     receiver = dotted_name(cmds[0].receiver) or _code(cmds[0].receiver)
 
@@ -223,23 +225,7 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
         out.append(inner + (p if _has_multiline_string(p) else _reindent(p, unit, nl)))
     content = nl.join(out)
     _, end = _line_text(ctx, run.statements[-1])
-    n = len(cmds)
-    reads_only = all(c.spec.readonly and not c.spec.write for c in cmds)
-    if reasons:
-        applicability = "display-only"
-        message = f"Rewrite the {n} commands as one pipeline (not automatic: {reasons[0]})"
-    elif reads_only and not any(c.opaque_args for c in cmds[1:]):
-        applicability = "safe"
-        message = f"Rewrite the {n} commands as one pipeline"
-    elif not reads_only:
-        applicability = "unsafe"
-        message = f"Rewrite the {n} commands as one pipeline (they write: on an error, later commands still run)"
-    else:
-        applicability = "unsafe"
-        message = (
-            f"Rewrite the {n} commands as one pipeline (an argument calls code that would then "
-            "run before the earlier commands are sent)"
-        )
+    applicability, message = _verdict(cmds, reasons)
     edit = Edit(start, end, content, ctx.location(start), ctx.location(end))
     return Fix(applicability, message, (edit,))
 
@@ -264,6 +250,29 @@ def _several_keys(c: Command) -> bool:
         if p.kind is inspect.Parameter.VAR_POSITIONAL:
             return f"*{p.name}" in c.spec.key_params and positional > i + 1
     return False
+
+
+def _verdict(cmds: list[Command], reasons: list[str]) -> tuple[str, str]:
+    """Applicability and message (see "Fix safety" in rules/RP101.md)."""
+    n = len(cmds)
+    reads_only = all(c.spec.readonly and not c.spec.write for c in cmds)
+    if reasons:
+        return (
+            "display-only",
+            f"Rewrite the {n} commands as one pipeline (not automatic: {reasons[0]})",
+        )
+    if reads_only and not any(c.opaque_args for c in cmds[1:]):
+        return "safe", f"Rewrite the {n} commands as one pipeline"
+    if not reads_only:
+        return (
+            "unsafe",
+            f"Rewrite the {n} commands as one pipeline (they write: on an error, later commands still run)",
+        )
+    return (
+        "unsafe",
+        f"Rewrite the {n} commands as one pipeline (an argument calls code that would then "
+        "run before the earlier commands are sent)",
+    )
 
 
 def _unpackable(target: cst.BaseExpression) -> bool:
