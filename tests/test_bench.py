@@ -52,6 +52,15 @@ def shared_server() -> Iterator[RedisServer]:
         yield srv
 
 
+@pytest.fixture()
+def bystander(shared_server: RedisServer) -> Iterator[redis.Redis]:
+    """A client of the shared server that has stored a key of its own there."""
+    client = redis.Redis.from_url(shared_server.url)
+    client.set("someone-else", "keep me")
+    yield client
+    client.close()
+
+
 def test_group_lists_subcommands() -> None:
     result = _invoke(["--help"])
     for name in ("patterns", "queue", "proxy"):
@@ -85,10 +94,8 @@ def test_patterns_json_shape(tmp_path: Path) -> None:
 
 
 def test_patterns_with_rtt_on_shared_server_cleans_up(
-    tmp_path: Path, shared_server: RedisServer
+    tmp_path: Path, shared_server: RedisServer, bystander: redis.Redis
 ) -> None:
-    client = redis.Redis.from_url(shared_server.url)
-    client.set("someone-else", "keep me")
     out = tmp_path / "p.json"
     result = _invoke(
         [
@@ -111,8 +118,7 @@ def test_patterns_with_rtt_on_shared_server_cleans_up(
     # the proxy delays each direction by rtt/2, so a PING takes at least rtt
     assert data["env"]["measured_ping_us"]["0.5"] >= 500
     assert data["env"]["key_prefix"].startswith("pipelint-bench:")
-    assert client.keys("*") == [b"someone-else"]
-    client.close()
+    assert bystander.keys("*") == [b"someone-else"]
 
 
 def test_patterns_as_module() -> None:
@@ -155,10 +161,8 @@ def test_queue_json_shape(tmp_path: Path) -> None:
 
 
 def test_queue_with_rtt_on_shared_server_cleans_up(
-    tmp_path: Path, shared_server: RedisServer
+    tmp_path: Path, shared_server: RedisServer, bystander: redis.Redis
 ) -> None:
-    client = redis.Redis.from_url(shared_server.url)
-    client.set("someone-else", "keep me")
     out = tmp_path / "q.json"
     result = _invoke(
         ["queue", "--tasks", "60", "--workers", "2", "--rtt-ms", "0.5", "--json", str(out)]
@@ -171,8 +175,7 @@ def test_queue_with_rtt_on_shared_server_cleans_up(
         assert m["completed"] == 60
         # every claim needs at least one round trip through the proxy (>= 0.5 ms)
         assert m["claim_p50_ms"] >= 0.5
-    assert client.keys("*") == [b"someone-else"]
-    client.close()
+    assert bystander.keys("*") == [b"someone-else"]
 
 
 def test_unknown_impl_is_a_usage_error() -> None:

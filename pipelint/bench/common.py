@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import json
 import math
 import os
 import platform
 import sys
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -62,6 +64,36 @@ def target_server(redis_url: str | None) -> Iterator[Target]:
             "only redis:// and rediss:// URLs are supported", param_hint="--redis-url"
         )
     yield Target(redis_url, parts.hostname or "127.0.0.1", parts.port or 6379, embedded=False)
+
+
+@contextlib.contextmanager
+def bench_client(redis_url: str | None, prefix: str) -> Iterator[tuple[Target, redis.Redis]]:
+    """The target server and a client on it; the keys under ``prefix`` are deleted and
+    the client closed on the way out."""
+    import redis
+
+    with target_server(redis_url) as target:
+        client = redis.Redis.from_url(target.url)
+        try:
+            yield target, client
+        finally:
+            try:
+                delete_prefix(client, prefix)
+            finally:
+                client.close()
+
+
+@contextlib.contextmanager
+def latency_url(target: Target, rtt_ms: float) -> Iterator[str]:
+    """The target's URL, or with ``rtt_ms > 0`` that of a latency proxy in front of it
+    (a :class:`~pipelint.bench.proxy.ProxyProcess`, stopped on the way out)."""
+    if rtt_ms <= 0:
+        yield target.url
+        return
+    from pipelint.bench.proxy import ProxyProcess
+
+    with ProxyProcess(target.host, target.port, rtt_ms) as proxy:
+        yield url_via(target.url, proxy.host, proxy.port)
 
 
 def url_via(url: str, host: str, port: int) -> str:
@@ -251,6 +283,39 @@ def _print_plain_table(
     if caption:
         click.echo(caption)
     click.echo()
+
+
+def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The ``--json``, ``--plot`` and ``--redis-url`` options of a benchmark command."""
+    command = click.option(
+        "--redis-url",
+        default=None,
+        help=(
+            "Use this server instead of a private one "
+            "(only keys under a random prefix are touched)."
+        ),
+    )(command)
+    command = click.option(
+        "--plot", "plot_path", type=click.Path(dir_okay=False), help="Write a PNG chart."
+    )(command)
+    return click.option(
+        "--json", "json_path", type=click.Path(dir_okay=False), help="Write results as JSON."
+    )(command)
+
+
+def write_outputs(
+    payload: Mapping[str, Any],
+    json_path: str | None,
+    plot_path: str | None,
+    plot: Callable[[str], None],
+) -> None:
+    """Write ``payload`` to ``--json`` and call ``plot(path)`` for ``--plot``, when given."""
+    if json_path:
+        Path(json_path).write_text(json.dumps(payload, indent=2, default=str) + "\n")
+        click.echo(f"wrote {json_path}", err=True)
+    if plot_path:
+        plot(plot_path)
+        click.echo(f"wrote {plot_path}", err=True)
 
 
 def require_matplotlib() -> Any:

@@ -26,27 +26,26 @@ medians from the same run. The garbage collector is paused while timing.
 from __future__ import annotations
 
 import gc
-import json
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from pipelint.bench.common import (
     Target,
-    delete_prefix,
+    bench_client,
     env_info,
     fmt_num,
+    latency_url,
     make_progress,
     new_prefix,
+    output_options,
     parse_csv,
     percentile,
     print_table,
     require_matplotlib,
-    target_server,
-    url_via,
+    write_outputs,
 )
 
 if TYPE_CHECKING:
@@ -123,17 +122,14 @@ def make_variants(
         def sequential() -> Any:
             return [client.get(k) for k in keys]
 
-        def pipeline() -> Any:
-            pipe = client.pipeline(transaction=False)
-            for k in keys:
-                pipe.get(k)
-            return pipe.execute()
+        def in_pipeline(transaction: bool) -> Callable[[], Any]:
+            def run() -> Any:
+                pipe = client.pipeline(transaction=transaction)
+                for k in keys:
+                    pipe.get(k)
+                return pipe.execute()
 
-        def pipeline_tx() -> Any:
-            pipe = client.pipeline(transaction=True)
-            for k in keys:
-                pipe.get(k)
-            return pipe.execute()
+            return run
 
         def multikey() -> Any:
             return client.mget(keys)
@@ -151,19 +147,15 @@ def make_variants(
                 client.set(k, v)
                 client.expire(k, ttl)
 
-        def pipeline() -> Any:
-            pipe = client.pipeline(transaction=False)
-            for k, v in zip(keys, values, strict=True):
-                pipe.set(k, v)
-                pipe.expire(k, ttl)
-            return pipe.execute()
+        def in_pipeline(transaction: bool) -> Callable[[], Any]:
+            def run() -> Any:
+                pipe = client.pipeline(transaction=transaction)
+                for k, v in zip(keys, values, strict=True):
+                    pipe.set(k, v)
+                    pipe.expire(k, ttl)
+                return pipe.execute()
 
-        def pipeline_tx() -> Any:
-            pipe = client.pipeline(transaction=True)
-            for k, v in zip(keys, values, strict=True):
-                pipe.set(k, v)
-                pipe.expire(k, ttl)
-            return pipe.execute()
+            return run
 
         def multikey() -> Any:
             pipe = client.pipeline(transaction=False)
@@ -177,8 +169,8 @@ def make_variants(
 
     return {
         "sequential": sequential,
-        "pipeline": pipeline,
-        "pipeline_tx": pipeline_tx,
+        "pipeline": in_pipeline(transaction=False),
+        "pipeline_tx": in_pipeline(transaction=True),
         "multikey": multikey,
         "lua": lua,
     }
@@ -232,8 +224,6 @@ def run_patterns(
 ) -> tuple[list[dict[str, Any]], dict[str, float]]:
     import redis
 
-    from pipelint.bench.proxy import ProxyProcess
-
     results: list[dict[str, Any]] = []
     measured_rtt: dict[str, float] = {}
     total = len(rtts) * len(ns) * len(PATTERNS) * (WARMUP_ROUNDS + iterations)
@@ -243,13 +233,7 @@ def run_patterns(
         progress.advance(task)
 
     for rtt in rtts:
-        proxy: ProxyProcess | None = None
-        url = target.url
-        if rtt > 0:
-            proxy = ProxyProcess(target.host, target.port, rtt).start()
-            url = url_via(target.url, proxy.host, proxy.port)
-        client = redis.Redis.from_url(url)
-        try:
+        with latency_url(target, rtt) as url, redis.Redis.from_url(url) as client:
             measured_rtt[f"{rtt:g}"] = round(ping_rtt_us(client), 1)
             for n in ns:
                 for pattern in PATTERNS:
@@ -279,10 +263,6 @@ def run_patterns(
                                 "commands": commands(pattern, variant, n),
                             }
                         )
-        finally:
-            client.close()
-            if proxy is not None:
-                proxy.stop()
     return results, measured_rtt
 
 
@@ -402,13 +382,7 @@ def plot_results(results: list[dict[str, Any]], path: str) -> None:
     show_default=True,
     help="Timed rounds per (rtt, n, pattern); each round runs every variant once.",
 )
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write results as JSON.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Write a PNG chart.")
-@click.option(
-    "--redis-url",
-    default=None,
-    help="Use this server instead of a private one (only keys under a random prefix are touched).",
-)
+@output_options
 def patterns_command(
     n_csv: str,
     rtt_csv: str,
@@ -427,27 +401,18 @@ def patterns_command(
     if plot_path:
         require_matplotlib()  # fail before a long run, not after
 
-    import redis
-
     prefix = new_prefix()
-    with target_server(redis_url) as target:
-        client = redis.Redis.from_url(target.url)
-        try:
-            with make_progress() as progress:
-                results, measured_rtt = run_patterns(target, ns, rtts, iterations, prefix, progress)
-            env = env_info(
-                client,
-                target,
-                iterations=iterations,
-                warmup_rounds=WARMUP_ROUNDS,
-                measured_ping_us=measured_rtt,
-                key_prefix=prefix,
-            )
-        finally:
-            try:
-                delete_prefix(client, prefix)
-            finally:
-                client.close()
+    with bench_client(redis_url, prefix) as (target, client):
+        with make_progress() as progress:
+            results, measured_rtt = run_patterns(target, ns, rtts, iterations, prefix, progress)
+        env = env_info(
+            client,
+            target,
+            iterations=iterations,
+            warmup_rounds=WARMUP_ROUNDS,
+            measured_ping_us=measured_rtt,
+            key_prefix=prefix,
+        )
 
     print_results(results, measured_rtt)
     print_legend()
@@ -455,13 +420,12 @@ def patterns_command(
         click.echo(
             "note: --redis-url points at a shared server; other clients' load skews timings."
         )
-    payload = {"results": results, "env": env}
-    if json_path:
-        Path(json_path).write_text(json.dumps(payload, indent=2) + "\n")
-        click.echo(f"wrote {json_path}", err=True)
-    if plot_path:
-        plot_results(results, plot_path)
-        click.echo(f"wrote {plot_path}", err=True)
+    write_outputs(
+        {"results": results, "env": env},
+        json_path,
+        plot_path,
+        lambda path: plot_results(results, path),
+    )
 
 
 __all__ = ["patterns_command", "run_patterns"]

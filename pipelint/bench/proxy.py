@@ -26,9 +26,10 @@ import sys
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
 
 import click
+
+from pipelint.server import StartStop
 
 __all__ = ["LatencyProxy", "ProxyProcess", "proxy_command"]
 
@@ -130,7 +131,7 @@ class Done:
             s.close()
 
 
-class LatencyProxy:
+class LatencyProxy(StartStop):
     """Listens on 127.0.0.1 (a free port by default) and forwards to ``target``.
 
     >>> with LatencyProxy("127.0.0.1", srv.port, rtt_ms=0.5) as proxy:
@@ -222,19 +223,8 @@ class LatencyProxy:
         assert self._accept_thread is not None
         self._accept_thread.join()
 
-    def __enter__(self) -> LatencyProxy:
-        return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-class ProxyProcess:
+class ProxyProcess(StartStop):
     """A ``LatencyProxy`` in a child process (``python -m pipelint.bench.proxy``).
 
     Keeps the proxy's threads off the GIL of the process being measured.
@@ -303,17 +293,6 @@ class ProxyProcess:
                 proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
-
-    def __enter__(self) -> ProxyProcess:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _parse_target(value: str) -> tuple[str, int]:

@@ -20,12 +20,10 @@ Measured:
 from __future__ import annotations
 
 import importlib
-import json
 import queue as queue_module
 import threading
 import time
 import traceback
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -33,17 +31,19 @@ import click
 from pipelint.bench.common import (
     OTHER_CLIENTS_NOTE,
     Target,
+    bench_client,
     delete_prefix,
     env_info,
     fmt_num,
+    latency_url,
     make_progress,
     new_prefix,
+    output_options,
     parse_csv,
     percentile,
     print_table,
     require_matplotlib,
-    target_server,
-    url_via,
+    write_outputs,
 )
 
 if TYPE_CHECKING:
@@ -495,13 +495,7 @@ def plot_results(impls: dict[str, dict[str, Any]], path: str) -> None:
     show_default=True,
     help="Lease seconds passed to claim().",
 )
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write results as JSON.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Write a PNG chart.")
-@click.option(
-    "--redis-url",
-    default=None,
-    help="Use this server instead of a private one (only keys under a random prefix are touched).",
-)
+@output_options
 def queue_command(
     workers: int,
     tasks: int,
@@ -524,51 +518,36 @@ def queue_command(
     if plot_path:
         require_matplotlib()
 
-    import redis
-
-    from pipelint.bench.proxy import ProxyProcess
-
     prefix = new_prefix()
     impls: dict[str, dict[str, Any]] = {}
-    with target_server(redis_url) as target:
-        client = redis.Redis.from_url(target.url)
-        proxy: ProxyProcess | None = None
-        try:
-            worker_url = target.url
-            if rtt_ms > 0:
-                proxy = ProxyProcess(target.host, target.port, rtt_ms).start()
-                worker_url = url_via(target.url, proxy.host, proxy.port)
-            with make_progress() as progress:
-                for name in impl_names:
-                    impls[name] = run_impl(
-                        name,
-                        target,
-                        worker_url,
-                        client,
-                        workers=workers,
-                        tasks=tasks,
-                        lease=lease,
-                        prefix=prefix,
-                        progress=progress,
-                    )
-                    delete_prefix(client, prefix)
-            env = env_info(
-                client,
-                target,
-                workers=workers,
-                tasks=tasks,
-                rtt_ms=rtt_ms,
-                lease_s=lease,
-                worker_kind="process (spawn)",
-                key_prefix=prefix,
-            )
-        finally:
-            try:
+    with (
+        bench_client(redis_url, prefix) as (target, client),
+        latency_url(target, rtt_ms) as worker_url,
+    ):
+        with make_progress() as progress:
+            for name in impl_names:
+                impls[name] = run_impl(
+                    name,
+                    target,
+                    worker_url,
+                    client,
+                    workers=workers,
+                    tasks=tasks,
+                    lease=lease,
+                    prefix=prefix,
+                    progress=progress,
+                )
                 delete_prefix(client, prefix)
-            finally:
-                client.close()
-                if proxy is not None:
-                    proxy.stop()
+        env = env_info(
+            client,
+            target,
+            workers=workers,
+            tasks=tasks,
+            rtt_ms=rtt_ms,
+            lease_s=lease,
+            worker_kind="process (spawn)",
+            key_prefix=prefix,
+        )
 
     print_results(impls, env)
     if not target.embedded:
@@ -576,13 +555,9 @@ def queue_command(
     for name, data in impls.items():
         if data["completed"] < tasks:
             click.echo(f"warning: {name} completed {data['completed']} of {tasks} tasks", err=True)
-    payload = {"impls": impls, "env": env}
-    if json_path:
-        Path(json_path).write_text(json.dumps(payload, indent=2, default=str) + "\n")
-        click.echo(f"wrote {json_path}", err=True)
-    if plot_path:
-        plot_results(impls, plot_path)
-        click.echo(f"wrote {plot_path}", err=True)
+    write_outputs(
+        {"impls": impls, "env": env}, json_path, plot_path, lambda path: plot_results(impls, path)
+    )
 
 
 __all__ = ["queue_command", "run_impl", "worker_main"]

@@ -601,6 +601,17 @@ def _batch_policy(
     return None
 
 
+def _api_member(name: str, fns: Sequence[Any]) -> tuple[str, str] | None:
+    """``(kind, reason)`` for a member that is not a (single) Redis command, else None."""
+    if name in API_MEMBERS:
+        return API_MEMBERS[name]
+    if name.endswith("_iter"):
+        return "api", _ITER
+    if fns and only_raises_not_implemented(fns[0]):
+        return "api", "not implemented in redis-py (raises NotImplementedError)"
+    return None
+
+
 def build_catalog(client: redis.Redis) -> dict[str, Any]:
     table = read_server_table(client)
     info = client.info("server")
@@ -618,24 +629,15 @@ def build_catalog(client: redis.Redis) -> dict[str, Any]:
         cluster_ok = name not in blocked
         if not cluster_ok:
             entry["cluster_pipeline_rejected_by"] = sorted(blocked[name])
-        if name in API_MEMBERS:
-            kind, reason = API_MEMBERS[name]
-            entry.update(kind=kind, command=None, batchable=False, reason=reason)
-            entry["cluster_pipeline_ok"] = cluster_ok
-            methods[name] = entry
-            continue
         fns = [getattr(c, name) for c in owners.values()]
-        if name.endswith("_iter"):
-            entry.update(kind="api", command=None, batchable=False, reason=_ITER)
-            entry["cluster_pipeline_ok"] = cluster_ok
-            methods[name] = entry
-            continue
-        if fns and only_raises_not_implemented(fns[0]):
+        api = _api_member(name, fns)
+        if api is not None:
+            kind, reason = api
             entry.update(
-                kind="api",
+                kind=kind,
                 command=None,
                 batchable=False,
-                reason="not implemented in redis-py (raises NotImplementedError)",
+                reason=reason,
                 cluster_pipeline_ok=cluster_ok,
             )
             methods[name] = entry

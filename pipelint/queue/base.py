@@ -99,6 +99,18 @@ class Task:
         return cls(**json.loads(raw))
 
 
+def new_task(task_id: str, payload: Any, priority: int, delay: float, max_attempts: int) -> Task:
+    """A task enqueued now: ``delayed`` when ``delay > 0``, else ``pending``."""
+    return Task(
+        id=task_id,
+        payload=payload,
+        priority=priority,
+        status="delayed" if delay > 0 else "pending",
+        max_attempts=max_attempts,
+        created_at=now(),
+    )
+
+
 def task_to_record(task: Task) -> str:
     """The JSON stored in the ``tasks`` hash (payload/extra as opaque JSON text)."""
     data = asdict(task)
@@ -129,6 +141,13 @@ def check_priority(priority: int) -> int:
     if not isinstance(priority, int) or not MIN_PRIORITY <= priority <= MAX_PRIORITY:
         raise ValueError(f"priority must be an int in {MIN_PRIORITY}..{MAX_PRIORITY}")
     return priority
+
+
+def check_status(status: str) -> str:
+    """The final status ``submit`` accepts: ``completed`` or ``failed``."""
+    if status not in ("completed", "failed"):
+        raise ValueError("status must be 'completed' or 'failed'")
+    return status
 
 
 def to_ms(seconds: float) -> int:
@@ -209,6 +228,36 @@ class QueueOptions:
     reap_interval: float = 1.0
     promote_batch: int = 100
     reap_batch: int = 100
+
+
+class QueueBase:
+    """Construction shared by both implementations.
+
+    ``client`` is a sync ``redis.Redis`` or ``redis.cluster.RedisCluster``; the keys of
+    queue ``name`` are ``f"{prefix}{{q:{name}}}:..."``; the other keywords are the
+    :class:`QueueOptions` tunables.
+    """
+
+    def __init__(
+        self,
+        client: RedisClient,
+        name: str,
+        *,
+        prefix: str = "",
+        idempotency_ttl: float = QueueOptions.idempotency_ttl,
+        backoff_base: float = QueueOptions.backoff_base,
+        backoff_cap: float = QueueOptions.backoff_cap,
+        reap_interval: float = QueueOptions.reap_interval,
+    ) -> None:
+        self.client = client
+        self.name = name
+        self.keys = QueueKeys(name, prefix)
+        self.options = QueueOptions(
+            idempotency_ttl=idempotency_ttl,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            reap_interval=reap_interval,
+        )
 
 
 STATS_FIELDS = ("pending", "delayed", "in_progress", "dead", "total", "results")

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -35,11 +36,12 @@ from redis.cluster import RedisCluster
 
 from pipelint.queue.base import (
     PRIORITIES,
-    QueueKeys,
-    QueueOptions,
+    QueueBase,
     Task,
     backoff_delay,
     check_priority,
+    check_status,
+    new_task,
     now,
     task_from_record,
     task_to_record,
@@ -53,33 +55,14 @@ _MAX_REAP_RETRIES = 20
 """WatchError retries of one requeue; the next reap pass tries again."""
 
 
-class NaiveQueue:
+class NaiveQueue(QueueBase):
     """Task queue with one Redis command per round trip.
 
     ``client`` is a sync ``redis.Redis`` or ``redis.cluster.RedisCluster``; the keys of
     queue ``name`` are ``f"{prefix}{{q:{name}}}:..."``.
     """
 
-    def __init__(
-        self,
-        client: redis.Redis | RedisCluster,
-        name: str,
-        *,
-        prefix: str = "",
-        idempotency_ttl: float = QueueOptions.idempotency_ttl,
-        backoff_base: float = QueueOptions.backoff_base,
-        backoff_cap: float = QueueOptions.backoff_cap,
-        reap_interval: float = QueueOptions.reap_interval,
-    ) -> None:
-        self.client = client
-        self.name = name
-        self.keys = QueueKeys(name, prefix)
-        self.options = QueueOptions(
-            idempotency_ttl=idempotency_ttl,
-            backoff_base=backoff_base,
-            backoff_cap=backoff_cap,
-            reap_interval=reap_interval,
-        )
+    client: redis.Redis | RedisCluster
 
     # -- producer ------------------------------------------------------------------
 
@@ -107,18 +90,10 @@ class NaiveQueue:
                             return found
                         time.sleep(0.005)
                 r.set(idem, task_id, px=ttl_ms)
-        created = now()
-        task = Task(
-            id=task_id,
-            payload=payload,
-            priority=priority,
-            status="delayed" if delay > 0 else "pending",
-            max_attempts=max_attempts,
-            created_at=created,
-        )
+        task = new_task(task_id, payload, priority, delay, max_attempts)
         r.hset(self.keys.tasks, task_id, task_to_record(task))
         if delay > 0:
-            r.zadd(self.keys.delayed, {task_id: created + delay})
+            r.zadd(self.keys.delayed, {task_id: task.created_at + delay})
         else:
             r.lpush(self.keys.pending(priority), task_id)
         return task
@@ -222,11 +197,18 @@ class NaiveQueue:
             renewed += 1
         return renewed
 
-    def nack(
-        self, task_id: str, worker_id: str, delay: float | None = None, reason: str = ""
+    def _release_owned(
+        self, task_id: str, worker_id: str, finish: Callable[[Any, Task], None]
     ) -> bool:
+        """End ``worker_id``'s lease on ``task_id`` atomically; False if it does not hold it.
+
+        Checks the lease under ``WATCH lease:<id> inprog``, then, inside MULTI,
+        ``finish(pipe, task)`` updates the task and queues its own writes; the lease key,
+        the ``inprog`` entry and the updated record follow.  Retries on WatchError;
+        every retry re-checks the owner.
+        """
         lease_key = self.keys.lease(task_id)
-        while True:  # retry on WatchError; every retry re-checks the owner
+        while True:
             with self.client.pipeline(transaction=True) as pipe:
                 try:
                     pipe.watch(lease_key, self.keys.inprog)
@@ -236,60 +218,52 @@ class NaiveQueue:
                     if raw is None:
                         return False
                     task = task_from_record(raw)
-                    task.worker_id = None
-                    task.lease_until = None
-                    if reason:
-                        task.error = reason
                     pipe.multi()
-                    pipe.delete(lease_key)
-                    pipe.srem(self.keys.inprog, task_id)
-                    if task.attempts >= task.max_attempts:
-                        task.status = "dead"
-                        pipe.sadd(self.keys.dlq, task_id)
-                    else:
-                        if delay is None:
-                            wait = backoff_delay(
-                                task.attempts, self.options.backoff_base, self.options.backoff_cap
-                            )
-                        else:
-                            wait = max(0.0, delay)
-                        if wait > 0:
-                            task.status = "delayed"
-                            pipe.zadd(self.keys.delayed, {task_id: now() + wait})
-                        else:
-                            task.status = "pending"
-                            pipe.lpush(self.keys.pending(task.priority), task_id)
+                    finish(pipe, task)
                     pipe.hset(self.keys.tasks, task_id, task_to_record(task))
+                    pipe.srem(self.keys.inprog, task_id)
+                    pipe.delete(lease_key)
                     pipe.execute()
                     return True
                 except redis.WatchError:
                     continue
 
+    def nack(
+        self, task_id: str, worker_id: str, delay: float | None = None, reason: str = ""
+    ) -> bool:
+        def retry_or_bury(pipe: Any, task: Task) -> None:
+            task.worker_id = None
+            task.lease_until = None
+            if reason:
+                task.error = reason
+            if task.attempts >= task.max_attempts:
+                task.status = "dead"
+                pipe.sadd(self.keys.dlq, task_id)
+                return
+            if delay is None:
+                wait = backoff_delay(
+                    task.attempts, self.options.backoff_base, self.options.backoff_cap
+                )
+            else:
+                wait = max(0.0, delay)
+            if wait > 0:
+                task.status = "delayed"
+                pipe.zadd(self.keys.delayed, {task_id: now() + wait})
+            else:
+                task.status = "pending"
+                pipe.lpush(self.keys.pending(task.priority), task_id)
+
+        return self._release_owned(task_id, worker_id, retry_or_bury)
+
     def submit(self, task_id: str, worker_id: str, result: Any, status: str = "completed") -> bool:
-        if status not in ("completed", "failed"):
-            raise ValueError("status must be 'completed' or 'failed'")
-        lease_key = self.keys.lease(task_id)
-        while True:  # retry on WatchError; every retry re-checks the owner
-            with self.client.pipeline(transaction=True) as pipe:
-                try:
-                    pipe.watch(lease_key, self.keys.inprog)
-                    if text(pipe.get(lease_key)) != worker_id:
-                        return False
-                    raw = pipe.hget(self.keys.tasks, task_id)
-                    if raw is None:
-                        return False
-                    task = task_from_record(raw)
-                    task.status = status
-                    task.lease_until = None
-                    pipe.multi()
-                    pipe.hset(self.keys.results, task_id, json.dumps(result, separators=(",", ":")))
-                    pipe.hset(self.keys.tasks, task_id, task_to_record(task))
-                    pipe.srem(self.keys.inprog, task_id)
-                    pipe.delete(lease_key)
-                    pipe.execute()
-                    return True
-                except redis.WatchError:
-                    continue
+        check_status(status)
+
+        def complete(pipe: Any, task: Task) -> None:
+            task.status = status
+            task.lease_until = None
+            pipe.hset(self.keys.results, task_id, json.dumps(result, separators=(",", ":")))
+
+        return self._release_owned(task_id, worker_id, complete)
 
     def submit_many(self, worker_id: str, items: list[tuple[str, Any]]) -> int:
         done = 0

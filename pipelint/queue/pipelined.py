@@ -40,14 +40,13 @@ import json
 import uuid
 from typing import Any
 
-import redis
-from redis.cluster import RedisCluster
-
 from pipelint.queue.base import (
-    QueueKeys,
-    QueueOptions,
+    QueueBase,
+    RedisClient,
     Task,
     check_priority,
+    check_status,
+    new_task,
     now,
     task_from_record,
     task_to_record,
@@ -302,33 +301,16 @@ _SUBMIT_BATCH = 500
 """Largest number of tasks one ``submit_many`` script call handles."""
 
 
-class PipelinedQueue:
+class PipelinedQueue(QueueBase):
     """Task queue with one round trip per operation (two for ``claim``).
 
     ``client`` is a sync ``redis.Redis`` or ``redis.cluster.RedisCluster``; the keys of
     queue ``name`` are ``f"{prefix}{{q:{name}}}:..."``.
     """
 
-    def __init__(
-        self,
-        client: redis.Redis | RedisCluster,
-        name: str,
-        *,
-        prefix: str = "",
-        idempotency_ttl: float = QueueOptions.idempotency_ttl,
-        backoff_base: float = QueueOptions.backoff_base,
-        backoff_cap: float = QueueOptions.backoff_cap,
-        reap_interval: float = QueueOptions.reap_interval,
-    ) -> None:
-        self.client = client
-        self.name = name
-        self.keys = QueueKeys(name, prefix)
-        self.options = QueueOptions(
-            idempotency_ttl=idempotency_ttl,
-            backoff_base=backoff_base,
-            backoff_cap=backoff_cap,
-            reap_interval=reap_interval,
-        )
+    def __init__(self, client: RedisClient, name: str, **options: Any) -> None:
+        """``options``: ``prefix`` and the tunables of :class:`~pipelint.queue.base.QueueBase`."""
+        super().__init__(client, name, **options)
         self._enqueue = client.register_script(_ENQUEUE)
         self._claim = client.register_script(_CLAIM)
         self._lease = client.register_script(_LEASE)
@@ -349,19 +331,11 @@ class PipelinedQueue:
         idempotency_key: str | None = None,
     ) -> Task:
         check_priority(priority)
-        created = now()
-        task = Task(
-            id=uuid.uuid4().hex,
-            payload=payload,
-            priority=priority,
-            status="delayed" if delay > 0 else "pending",
-            max_attempts=max_attempts,
-            created_at=created,
-        )
+        task = new_task(uuid.uuid4().hex, payload, priority, delay, max_attempts)
         keys = [self.keys.tasks, self.keys.pending(priority), self.keys.delayed, self.keys.results]
         if idempotency_key is not None:
             keys.append(self.keys.idem(idempotency_key))
-        visible_at = f"{created + delay:.6f}" if delay > 0 else ""
+        visible_at = f"{task.created_at + delay:.6f}" if delay > 0 else ""
         args = [task.id, task_to_record(task), visible_at, to_ms(self.options.idempotency_ttl)]
         existing = self._enqueue(keys=keys, args=args)
         if existing:
@@ -431,8 +405,7 @@ class PipelinedQueue:
     def _submit_batch(
         self, worker_id: str, items: list[tuple[str, Any]], status: str = "completed"
     ) -> int:
-        if status not in ("completed", "failed"):
-            raise ValueError("status must be 'completed' or 'failed'")
+        check_status(status)
         if not items:
             return 0
         keys = [*self._submit_keys, *(self.keys.lease(task_id) for task_id, _ in items)]

@@ -19,8 +19,33 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 
-__all__ = ["RedisServer", "RedisServerError", "find_redis_server", "free_port"]
+__all__ = ["RedisServer", "RedisServerError", "StartStop", "find_redis_server", "free_port"]
+
+_S = TypeVar("_S", bound="StartStop")
+
+
+class StartStop:
+    """Base of objects owning a process or socket: ``start()`` returns the object,
+    ``stop()`` releases it (safe to call again), and ``with X(...) as x:`` does both."""
+
+    def start(self: _S) -> _S:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _S) -> _S:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
 
 
 class RedisServerError(RuntimeError):
@@ -58,7 +83,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class RedisServer:
+class RedisServer(StartStop):
     """A redis-server process owned by this object.
 
     >>> with RedisServer() as srv:
@@ -158,14 +183,3 @@ class RedisServer:
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None
-
-    def __enter__(self) -> RedisServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

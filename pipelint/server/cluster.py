@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from types import TracebackType
 
 import redis
 import redis.cluster
 
-from pipelint.server import RedisServer, RedisServerError
+from pipelint.server import RedisServer, RedisServerError, StartStop
 
 __all__ = ["CLUSTER_SLOTS", "LocalCluster"]
 
@@ -30,7 +29,7 @@ CLUSTER_SLOTS = 16384
 _ADDSLOTS_CHUNK = 1000
 
 
-class LocalCluster:
+class LocalCluster(StartStop):
     """``masters`` redis-server processes forming one cluster, owned by this object."""
 
     def __init__(
@@ -153,14 +152,3 @@ class LocalCluster:
         for srv in self.servers:
             srv.stop()
         self.servers = []
-
-    def __enter__(self) -> LocalCluster:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
