@@ -301,3 +301,22 @@ def test_param_default_and_typing_cast() -> None:
     assert got["r"] is not None
     assert got["d"] is None
     assert got["c"] is not None
+
+
+def test_type_alias_annotations() -> None:
+    src = """
+    from typing import Optional, TypeAlias
+    import redis
+    from redis.cluster import RedisCluster
+    Client: TypeAlias = redis.Redis | RedisCluster
+    MaybeClient = Optional[redis.Redis]
+    NotAlias = dict | None
+    def f(a: Client, b: MaybeClient, c: NotAlias):
+        a.probe()
+        b.probe()
+        c.probe()
+    """
+    got = receivers(src)
+    assert got["a"] is not None and got["a"].cluster
+    assert got["b"] is not None
+    assert got["c"] is None

@@ -251,7 +251,37 @@ class Resolver:
                 parts = [e for e in elems if not _is_none(e)]
                 return _merge_all([self.annotation(p, scope) for p in parts])
             return self.annotation(ann.value, scope)  # Redis[bytes]
+        alias = self._type_alias(ann, scope)
+        if alias is not None:
+            return alias
         return self.client_class(ann, scope)
+
+    def _type_alias(self, ann: cst.BaseExpression, scope: Scope) -> ClientInfo | None:
+        """``RedisClient: TypeAlias = redis.Redis | RedisCluster`` (or a plain
+        ``RedisClient = redis.Redis | None``) used as an annotation."""
+        if not isinstance(ann, cst.Name):
+            return None
+        target = scope.lookup_scope(ann.value)
+        if target is None:
+            return None
+        binds = target.bindings[ann.value]
+        if len(binds) != 1 or binds[0].kind != "assign" or binds[0].value is None:
+            return None
+        b = binds[0]
+        value = b.value
+        is_alias = b.annotation is not None and (dotted_name(b.annotation) or "").endswith(
+            "TypeAlias"
+        )
+        if not is_alias and not isinstance(value, (cst.BinaryOperation, cst.Subscript)):
+            return None  # `r = Redis()` is a value, not an alias; `R = Redis` is a class alias
+        key = (id(target), f"<alias>{ann.value}")
+        if key in self._active:
+            return None
+        self._active.add(key)
+        try:
+            return self.annotation(value, b.scope)
+        finally:
+            self._active.discard(key)
 
     def client_class(self, expr: cst.BaseExpression, scope: Scope) -> ClientInfo | None:
         """Is ``expr`` (a class reference) a redis-py client class or a subclass of one?"""
