@@ -195,10 +195,14 @@ def test_corrupted_cache_entries_are_ignored(tree: Path, tmp_path: Path, chdir: 
         len(entries) == first.relevant - sum(1 for d in first.diagnostics if d.code == "RP901")
         or entries
     )
-    entries[0].write_bytes(entries[0].read_bytes()[:25])  # truncated
-    entries[1].write_bytes(b"\x00garbage" * 10)
-    raw = entries[2].read_bytes()
-    entries[2].write_bytes(raw.replace(b'"RP101"', b'"RP999"'))  # checksum no longer matches
+    # an entry with a finding gets its content changed under an intact checksum; two
+    # others are truncated and overwritten with garbage
+    with_finding = next(p for p in entries if b'"RP101"' in p.read_bytes())
+    others = [p for p in entries if p != with_finding]
+    others[0].write_bytes(others[0].read_bytes()[:25])  # truncated
+    others[1].write_bytes(b"\x00garbage" * 10)
+    raw = with_finding.read_bytes()
+    with_finding.write_bytes(raw.replace(b'"RP101"', b'"RP999"'))  # checksum no longer matches
     second = _cached_run(tree, config, cache_dir)
     assert second.analysed == 3
     assert _findings(second) == _findings(first)
