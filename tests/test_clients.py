@@ -320,3 +320,10 @@ def test_type_alias_annotations() -> None:
     assert got["a"] is not None and got["a"].cluster
     assert got["b"] is not None
     assert got["c"] is None
+
+
+def test_global_then_import_inside_a_function() -> None:
+    src = "import redis\ndef f():\n    global conn\n    import conn\n    conn.probe()\nr = redis.Redis()\nr.probe()\n"
+    got = receivers(src)
+    assert got["conn"] is None
+    assert got["r"] is not None

@@ -54,6 +54,8 @@ class Command:
     # the command expressions of every command of the statement, in evaluation order
     # (more than one: ``return r.get(a), r.get(b)``)
     siblings: tuple[cst.BaseExpression, ...] = ()
+    writes_state: bool = False  # the result goes to an attribute or item, not a local name
+    local_calls: bool = False  # an argument calls a function defined in this function
 
     @property
     def result_used(self) -> bool:

@@ -100,6 +100,10 @@ class _Walker:
                     and current.is_async == first.is_async
                     and not any(names_overlap(r, t) for c in cmds for r in c.reads for t in tainted)
                     and not any(c.redis_args for c in cmds)
+                    and not (
+                        any(c.opaque_args for c in cmds)
+                        and self._results_reachable(current, tainted, cmds, scope)
+                    )
                 ):
                     current.between.extend(pending)
                     pending = []
@@ -249,6 +253,10 @@ class _Walker:
             if self.uses_client(facts, scope, exclude=client_key):
                 return None
             opaque_calls = [c for c in facts.calls if scanner.call_kind(c) == "opaque"]
+            local_calls = any(
+                isinstance(c.func, cst.Name) and scope.lookup_scope(c.func.value) is scope
+                for c in opaque_calls
+            )
             out.append(
                 Command(
                     stmt=stmt,
@@ -272,6 +280,8 @@ class _Walker:
                     opaque_args=bool(opaque_calls),
                     redis_args=any(self.calls_redis_code(c, scope) for c in opaque_calls),
                     siblings=tuple(command_exprs),
+                    writes_state=any(not isinstance(t, cst.Name) for t in targets),
+                    local_calls=local_calls,
                 )
             )
         # later commands of one statement run after the earlier ones' arguments: an
@@ -361,6 +371,25 @@ class _Walker:
         if self.uses_client(facts, scope):
             return None
         return StatementFacts(frozenset(facts.reads), frozenset(facts.writes))
+
+    def _results_reachable(
+        self, run: Run, tainted: set[str], cmds: list[Command], scope: Scope
+    ) -> bool:
+        """Could a function called in ``cmds``' arguments read a result of ``run``?
+
+        It cannot see the caller's plain local variables, but it can see object state
+        (``self.count = r.incr(...)``, ``d[k] = ...``), globals, and, for a function
+        defined in this one, its closure."""
+        if not tainted:
+            return False
+        if any(c.writes_state for c in run.commands):
+            return True
+        fn = scope.enclosing_function()
+        if fn is None or scope.kind != "function":
+            return True  # module or class level: the results are globals/attributes
+        if any(t in fn.globals_ or t in fn.nonlocals for t in tainted):
+            return True
+        return any(c.local_calls for c in cmds)
 
     # ---- clients ------------------------------------------------------------------
     def calls_redis_code(self, call: cst.Call, scope: Scope, depth: int = 0) -> bool:

@@ -109,6 +109,9 @@ class ProjectIndex:
             if info is None:
                 return None
             return ClientInfo(info.is_async, info.cluster, f"imported from {module}")
+        if mode == "type" and len(binds) == 1 and binds[0].kind in ("assign", "class"):
+            # a client subclass, or a type alias (`Client: TypeAlias = Redis | RedisCluster`)
+            return resolver.annotation(cst.Name(attr), scope)
         if len(binds) != 1:
             return None
         node_scope = resolver.index.by_node.get(binds[0].node)  # type: ignore[arg-type]

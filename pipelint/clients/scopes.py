@@ -64,7 +64,8 @@ class Scope:
         """The scope whose binding of ``name`` a load in this scope sees (LEGB)."""
         scope: Scope | None = self
         if name in self.globals_:
-            return self.module()
+            module = self.module()
+            return module if name in module.bindings else None
         first = True
         while scope is not None:
             if scope.kind == "class" and not first:
@@ -252,10 +253,12 @@ class _Builder:
             for alias in small.names:
                 full = _import_name(alias.name)
                 if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                    scope.add(alias.asname.name.value, Binding("import", scope, qualname=full))
+                    self._bind(
+                        scope, alias.asname.name.value, Binding("import", scope, qualname=full)
+                    )
                 else:
                     top = full.split(".")[0]
-                    scope.add(top, Binding("import", scope, qualname=top))
+                    self._bind(scope, top, Binding("import", scope, qualname=top))
         elif isinstance(small, cst.ImportFrom):
             base = self.import_from_base(small)
             if isinstance(small.names, cst.ImportStar):
@@ -266,7 +269,7 @@ class _Builder:
                 if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                     local = alias.asname.name.value
                 qual = f"{base}.{name}" if base else name
-                scope.add(local, Binding("import", scope, qualname=qual))
+                self._bind(scope, local, Binding("import", scope, qualname=qual))
         elif isinstance(small, cst.Assign):
             for t in small.targets:
                 self.target(
@@ -301,6 +304,10 @@ class _Builder:
                 self.expr_walk(small.value, scope)
         elif isinstance(small, cst.Expr):
             self.expr_walk(small.value, scope)
+
+    def _bind(self, scope: Scope, name: str, binding: Binding) -> None:
+        """Bind ``name`` where it lives: the module when declared ``global`` here."""
+        (scope.module() if name in scope.globals_ else scope).add(name, binding)
 
     def import_from_base(self, node: cst.ImportFrom) -> str:
         mod = _import_name(node.module) if node.module is not None else ""

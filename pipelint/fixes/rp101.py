@@ -264,9 +264,15 @@ def _verdict(cmds: list[Command], reasons: list[str]) -> tuple[str, str]:
     if reads_only and not any(c.opaque_args for c in cmds[1:]):
         return "safe", f"Rewrite the {n} commands as one pipeline"
     if not reads_only:
+        also = (
+            "; an argument calls code that would run before the earlier commands are sent"
+            if any(c.opaque_args for c in cmds[1:])
+            else ""
+        )
         return (
             "unsafe",
-            f"Rewrite the {n} commands as one pipeline (they write: on an error, later commands still run)",
+            f"Rewrite the {n} commands as one pipeline (they write: on an error, later "
+            f"commands still run{also})",
         )
     return (
         "unsafe",
