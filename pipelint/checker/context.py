@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,7 +38,6 @@ class FileContext:
     index: ScopeIndex
     resolver: Resolver
     analysis: Analysis
-    _extra: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
     def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
