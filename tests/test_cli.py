@@ -347,3 +347,28 @@ def test_syntax_errors_are_reported_where_redis_may_be_used(project: Path) -> No
     assert ("unrelated_broken.py", "RP900") not in files
     res = run("check", "--output-format", "json", "app/unrelated_broken.py", cwd=project)
     assert [d["code"] for d in json.loads(res.stdout)] == ["RP900"]
+
+
+def test_stdin_check_fix_and_diff(project: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+
+    def stdin_run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pipelint", "check", "--no-cache", *args],
+            input=FLAGGED,
+            cwd=project,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+
+    res = stdin_run("--output-format", "concise", "--stdin-filename", "app/editor.py")
+    assert res.returncode == 1
+    assert res.stdout.startswith("app/editor.py:7:5: RP101")
+    res = stdin_run("--fix", "--stdin-filename", "app/editor.py", "-")
+    assert res.returncode == 0
+    assert "name, email = pipe.execute()" in res.stdout
+    assert not (project / "app" / "editor.py").exists()
+    res = stdin_run("--diff", "-")
+    assert res.returncode == 1 and res.stdout.startswith("--- a/-")

@@ -83,6 +83,12 @@ def cli() -> None:
     "--client-name", "client_names", multiple=True, help="Extra client name pattern (repeatable)."
 )
 @click.option(
+    "--stdin-filename",
+    default=None,
+    help="Read the source from stdin and report it under this name (paths: none or '-'). "
+    "With --fix the fixed source goes to stdout and what remains to stderr.",
+)
+@click.option(
     "--show-suppressed",
     is_flag=True,
     help="Include suppressed findings (SARIF: with suppressions).",

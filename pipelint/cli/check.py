@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import difflib
 import io
 import os
 import sys
@@ -75,7 +76,13 @@ def run_check(paths: list[Path], opts: dict[str, Any]) -> int:
     )
     if options.diff and options.fix:
         options = dataclasses.replace(options, fix=False)
-    result = run(paths or [Path(".")], config, options)
+    if opts.get("stdin_filename") is not None or paths == [Path("-")]:
+        stdin_result = _run_stdin(opts.get("stdin_filename") or "-", config, options)
+        if not isinstance(stdin_result, RunResult):  # --fix / --diff wrote to stdout
+            return 0 if opts.get("exit_zero") else stdin_result
+        result = stdin_result
+    else:
+        result = run(paths or [Path(".")], config, options)
     with _output(opts.get("output_file")) as out:
         if options.diff:
             for d in result.diffs:
@@ -102,6 +109,49 @@ def run_check(paths: list[Path], opts: dict[str, Any]) -> int:
         if opts.get("show_fixes") and result.fixed_files and fmt in ("full", "concise", "text"):
             _show_fixes(result, out)
     return _exit_code(result, opts)
+
+
+def _run_stdin(name: str, config: Config, options: RunOptions) -> RunResult | int:
+    """Check the source on stdin as if it were the file ``name`` (editor integrations).
+
+    With ``--fix``: the fixed source on stdout, the remaining findings on stderr, exit
+    1 if any remain. With ``--diff``: the diff on stdout, exit 1 if there is one."""
+    from pipelint.checker import check_data
+    from pipelint.clients.project import ProjectIndex
+    from pipelint.fixes.apply import fix_text
+
+    path = Path(name)
+    data = sys.stdin.buffer.read()
+    project = ProjectIndex(client_names=config.client_names)
+    project.add_root(config.root)
+    file_result, source = check_data(path, data, config, project, name)
+    if source is not None and file_result.parsed and (options.fix or options.diff):
+        new, after, _applied, failure = fix_text(
+            path, source, file_result, config, project, name, options.unsafe_fixes
+        )
+        if failure is not None:
+            click.echo(f"pipelint: {name}: {failure}", err=True)
+        if options.diff:
+            diff = difflib.unified_diff(
+                source.splitlines(keepends=True),
+                new.splitlines(keepends=True),
+                fromfile=f"a/{name}",
+                tofile=f"b/{name}",
+            )
+            sys.stdout.write("".join(diff))
+            return 1 if new != source else 0
+        sys.stdout.write(new)
+        remaining = [d for d in after.diagnostics if not d.suppressed]
+        for d in remaining:
+            loc = f"{d.path}:{d.location.row}:{d.location.column}"
+            click.echo(f"{loc}: {d.code} {d.message}", err=True)
+        return 1 if remaining else 0
+    result = RunResult(unsafe_fixes=options.unsafe_fixes, files=1, parsed=int(file_result.parsed))
+    for d in file_result.diagnostics:
+        (result.suppressed if d.suppressed else result.diagnostics).append(d)
+        if d.code.startswith("RP9"):
+            result.not_analysed.append(d)
+    return result
 
 
 def _show_fixes(result: RunResult, out: TextIO) -> None:
