@@ -395,7 +395,7 @@ class _Walker:
     def calls_redis_code(self, call: cst.Call, scope: Scope, depth: int = 0) -> bool:
         """Does ``call`` run a function of this module (or a method on self) that uses a
         Redis client? Such a call in a command's arguments runs between two round trips."""
-        fn = self._local_function(call.func, scope)
+        fn = self.resolver.local_function(call.func, scope)
         if fn is None or depth > 3:
             return False
         key = id(fn)
@@ -420,19 +420,6 @@ class _Walker:
             stack.extend(iter_children(n))
         self._redis_code[key] = found
         return found
-
-    def _local_function(self, func: cst.BaseExpression, scope: Scope) -> Scope | None:
-        binds = None
-        if isinstance(func, cst.Name):
-            target = scope.lookup_scope(func.value)
-            binds = target.bindings[func.value] if target is not None else None
-        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
-            fn = scope.enclosing_function()
-            if fn is not None and fn.method_of is not None and func.value.value == fn.self_name:
-                binds = fn.method_of.bindings.get(func.attr.value)
-        if binds and len(binds) == 1 and binds[0].kind == "def":
-            return self.index.by_node.get(binds[0].node)  # type: ignore[arg-type]
-        return None
 
     def uses_client(self, facts: ExprFacts, scope: Scope, exclude: str | None = None) -> bool:
         """Does code with these facts touch any Redis client (a name or a call)? The

@@ -261,20 +261,16 @@ class Resolver:
         ``RedisClient = redis.Redis | None``) used as an annotation."""
         if not isinstance(ann, cst.Name):
             return None
-        target = scope.lookup_scope(ann.value)
-        if target is None:
+        b = scope.sole_binding(ann.value)
+        if b is None or b.kind != "assign" or b.value is None:
             return None
-        binds = target.bindings[ann.value]
-        if len(binds) != 1 or binds[0].kind != "assign" or binds[0].value is None:
-            return None
-        b = binds[0]
         value = b.value
         is_alias = b.annotation is not None and (dotted_name(b.annotation) or "").endswith(
             "TypeAlias"
         )
         if not is_alias and not isinstance(value, (cst.BinaryOperation, cst.Subscript)):
             return None  # `r = Redis()` is a value, not an alias; `R = Redis` is a class alias
-        key = (id(target), f"<alias>{ann.value}")
+        key = (id(b), f"<alias>{ann.value}")
         if key in self._active:
             return None
         self._active.add(key)
@@ -301,12 +297,24 @@ class Resolver:
     def _local_class(self, expr: cst.BaseExpression, scope: Scope) -> Scope | None:
         if not isinstance(expr, cst.Name):
             return None
-        target = scope.lookup_scope(expr.value)
-        if target is None:
-            return None
-        binds = target.bindings[expr.value]
-        if len(binds) == 1 and binds[0].kind == "class":
-            return self.index.by_node.get(binds[0].node)  # type: ignore[arg-type]
+        b = scope.sole_binding(expr.value)
+        if b is not None and b.kind == "class":
+            return self.index.by_node.get(b.node)  # type: ignore[arg-type]
+        return None
+
+    def local_function(self, func: cst.BaseExpression, scope: Scope) -> Scope | None:
+        """The scope of the function a call runs, when it is defined in this module
+        (``helper()``) or is a method of this class (``self.helper()``)."""
+        b: Binding | None = None
+        if isinstance(func, cst.Name):
+            b = scope.sole_binding(func.value)
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            fn = scope.enclosing_function()
+            if fn is not None and fn.method_of is not None and func.value.value == fn.self_name:
+                binds = fn.method_of.bindings.get(func.attr.value, [])
+                b = binds[0] if len(binds) == 1 else None
+        if b is not None and b.kind == "def":
+            return self.index.by_node.get(b.node)  # type: ignore[arg-type]
         return None
 
     def class_is_client(self, cls: Scope) -> ClientInfo | None:
@@ -498,19 +506,7 @@ class Resolver:
             if is_async is not None:
                 return ClientInfo(is_async, False, "Sentinel.master_for")
         # a function of this module (or a method on self) that returns a client
-        fn_scope: Scope | None = None
-        if isinstance(func, cst.Name):
-            target = scope.lookup_scope(func.value)
-            if target is not None:
-                binds = target.bindings[func.value]
-                if len(binds) == 1 and binds[0].kind == "def":
-                    fn_scope = self.index.by_node.get(binds[0].node)  # type: ignore[arg-type]
-        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
-            fn = scope.enclosing_function()
-            if fn is not None and fn.method_of is not None and func.value.value == fn.self_name:
-                binds = fn.method_of.bindings.get(func.attr.value, [])
-                if len(binds) == 1 and binds[0].kind == "def":
-                    fn_scope = self.index.by_node.get(binds[0].node)  # type: ignore[arg-type]
+        fn_scope = self.local_function(func, scope)
         if fn_scope is not None:
             if fn_scope.is_async and not awaited:
                 return None

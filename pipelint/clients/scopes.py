@@ -77,6 +77,14 @@ class Scope:
             scope = scope.parent
         return None
 
+    def sole_binding(self, name: str) -> Binding | None:
+        """The binding a load of ``name`` here sees, when there is exactly one."""
+        target = self.lookup_scope(name)
+        if target is None:
+            return None
+        binds = target.bindings[name]
+        return binds[0] if len(binds) == 1 else None
+
     def module(self) -> Scope:
         scope = self
         while scope.parent is not None:
