@@ -116,11 +116,17 @@ class _Walker:
                     current = Run(body, i, i, first.client_key, first.client, first.is_async, scope)
                     current.commands.extend(cmds)
                 tainted.update(first.writes)
+                if current is not None and any(
+                    names_overlap(w, current.client_key) for w in first.writes
+                ):
+                    close()  # the receiver itself was rebound: later commands go elsewhere
                 continue
             if current is not None:
                 facts = self.intermediate(stmt, scope)
-                if facts is not None and not any(
-                    names_overlap(r, t) for r in facts.reads for t in tainted
+                if (
+                    facts is not None
+                    and not any(names_overlap(r, t) for r in facts.reads for t in tainted)
+                    and not any(names_overlap(w, current.client_key) for w in facts.writes)
                 ):
                     pending.append((stmt, facts))
                     continue
