@@ -10,6 +10,7 @@ Redis library at all.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ REDIS_IMPORT_RE = re.compile(rb"\b(?:import|from)\s+(?:redis|valkey|aioredis|dja
 
 def module_name_for(path: Path) -> tuple[str, Path]:
     """(dotted module name, import root) of a file, walking up ``__init__.py`` packages."""
-    path = path.resolve()
+    path = Path(os.path.abspath(path))  # no symlink resolution: no system calls
     package, root = _package_of(path.parent)
     parts = [*package, path.stem] if path.stem != "__init__" else list(package)
     return ".".join(parts), root
@@ -55,11 +56,15 @@ class ProjectIndex:
     client_names: tuple[str, ...] = ()
     _modules: dict[Path, _Module] = field(default_factory=dict)
     _active: set[tuple[Path, str]] = field(default_factory=set)
+    _seen_roots: set[Path] = field(default_factory=set)
 
     def add_root(self, root: Path) -> None:
-        root = root.resolve()
-        if root not in self.roots:
-            self.roots.append(root)
+        if root in self._seen_roots:
+            return
+        self._seen_roots.add(root)
+        resolved = root.resolve()
+        if resolved not in self.roots:
+            self.roots.append(resolved)
 
     def module_path(self, module: str) -> Path | None:
         rel = Path(*module.split("."))
