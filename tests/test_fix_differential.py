@@ -44,17 +44,19 @@ class AsyncCountingConnection(redis.asyncio.Connection):
 
 
 def seed(r: redis.Redis) -> None:
-    r.set("user:1:name", "ann")
-    r.set("user:1:email", "ann@example.com")
-    r.hset("user:1", mapping={"name": "ann", "age": 41})
-    r.set("profile:1", '{"lang": "en"}')
-    r.set("count:1", 7)
-    r.rpush("list:1", "a", "b")
-    r.rpush("list:2", "c")
-    r.set("ptr:1", "user:1:name")
-    r.set("ptr:2", "user:1:email")
-    r.sadd("users", "1", "2")
-    r.set("expiring", "x", ex=1000)
+    with r.pipeline(transaction=False) as pipe:
+        pipe.set("user:1:name", "ann")
+        pipe.set("user:1:email", "ann@example.com")
+        pipe.hset("user:1", mapping={"name": "ann", "age": 41})
+        pipe.set("profile:1", '{"lang": "en"}')
+        pipe.set("count:1", 7)
+        pipe.rpush("list:1", "a", "b")
+        pipe.rpush("list:2", "c")
+        pipe.set("ptr:1", "user:1:name")
+        pipe.set("ptr:2", "user:1:email")
+        pipe.sadd("users", "1", "2")
+        pipe.set("expiring", "x", ex=1000)
+        pipe.execute()
 
 
 def keyspace(r: redis.Redis) -> dict[bytes, tuple[str, Any, bool]]:

@@ -166,8 +166,12 @@ def test_workers_killed_holding_leases(
     assert stats["pending"] == 0 and stats["delayed"] == 0
     assert stats["in_progress"] == 0 and stats["dead"] == 0
 
-    stale = int(redis_client.get(STALE) or 0)
-    slow = int(redis_client.get(SLOW) or 0)
+    with redis_client.pipeline(transaction=False) as pipe:
+        pipe.get(STALE)
+        pipe.get(SLOW)
+        get_result, get_result_2 = pipe.execute()
+        stale = int(get_result or 0)
+        slow = int(get_result_2 or 0)
     print(f"{impl}: {stale} stale submits refused, {slow} refusals after scheduling delays")
     held = [h.decode().split(":", 1) for h in redis_client.lrange(HOLDING, 0, -1)]
     for worker, task_id in held:
