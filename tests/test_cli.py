@@ -372,3 +372,14 @@ def test_stdin_check_fix_and_diff(project: Path) -> None:
     assert not (project / "app" / "editor.py").exists()
     res = stdin_run("--diff", "-")
     assert res.returncode == 1 and res.stdout.startswith("--- a/-")
+
+
+def test_noqa_rows_agree_with_positions_after_a_form_feed() -> None:
+    """str.splitlines() also breaks at a form feed; the noqa lookup must not shift."""
+    from pipelint.checker import check_source
+    from pipelint.config import Config
+
+    src = "import redis\n\x0c\nr = redis.Redis()\ns = 'a\x0cb'\nr.get('a')  # noqa: RP101\nr.get('b')\n"
+    res = check_source(Path("t.py"), src, Config(root=Path(".")))
+    (d,) = res.diagnostics
+    assert d.location.row == 5 and d.suppressed

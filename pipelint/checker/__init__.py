@@ -19,6 +19,7 @@ from pipelint.diagnostics import Diagnostic, FileResult, Location
 if TYPE_CHECKING:
     import libcst as cst
 
+    from pipelint.checker.context import FileContext
     from pipelint.clients.project import ProjectIndex
     from pipelint.rules import Rule
 
@@ -189,7 +190,6 @@ def _analyse(
     except Exception as exc:  # noqa: BLE001 - a bug in the analysis must not stop the run
         result.diagnostics.append(_internal(display, "analysis", exc))
         return
-    lines = source.splitlines()
     for rule in rules:
         try:
             findings = list(rule.check(ctx))
@@ -206,7 +206,7 @@ def _analyse(
                 )
                 if f.fix is not None:
                     diag.fix = f.fix(ctx)
-                _apply_noqa(diag, lines)
+                _apply_noqa(diag, ctx)
                 result.diagnostics.append(diag)
         except Exception as exc:  # noqa: BLE001 - one rule's bug is reported, the run goes on
             result.diagnostics.append(_internal(display, rule.code, exc))
@@ -234,11 +234,15 @@ def _internal(display: str, where: str, exc: BaseException) -> Diagnostic:
     return _meta("RP902", message, display, Location(1, 1))
 
 
-def _apply_noqa(diag: Diagnostic, lines: Sequence[str]) -> None:
+def _apply_noqa(diag: Diagnostic, ctx: FileContext) -> None:
+    """Suppress ``diag`` if any of its lines has a matching noqa/ignore comment. Lines
+    are cut with the same newline rule as the positions (not ``str.splitlines``, which
+    also splits at form feeds and other separators and would shift the rows)."""
+    starts, source = ctx.line_starts, ctx.source
     for row in range(diag.location.row, diag.end_location.row + 1):
-        if row - 1 >= len(lines):
+        if row - 1 >= len(starts):
             break
-        line = lines[row - 1]
+        line = source[starts[row - 1] : starts[row] if row < len(starts) else len(source)]
         if "#" not in line:
             continue
         for pattern in (_NOQA, _IGNORE):
