@@ -13,6 +13,16 @@ partial entry; each entry carries a checksum, and an entry that fails the check
 (truncated, garbage, another format) is ignored and rewritten. Directories of
 other pipelint versions are deleted; entries not used for ``MAX_AGE_DAYS`` are
 removed (checked at most once a day).
+
+The cache only ever deletes what it can prove it created: a version directory
+is removed only when its name is one this module gives (``v<version>``) *and* it
+holds the marker file this module writes into every version directory it
+creates (``MARKER_NAME``, with ``MARKER`` as its content); inside its own version
+directory, only entry files (hex names in two-hex-digit folders) and its own
+temporary files are removed. A folder given with ``--cache-dir`` that holds
+other things (``--cache-dir .``) is never cleaned of them, and the
+``CACHEDIR.TAG``/``.gitignore`` that mark a cache folder are only written into
+a folder the cache created itself or that is empty.
 """
 
 from __future__ import annotations
@@ -20,7 +30,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -32,6 +44,13 @@ from pipelint.diagnostics import Diagnostic, Edit, FileResult, Fix, Location
 __all__ = ["Cache", "result_to_json", "result_from_json", "catalog_hash"]
 
 MAGIC = b"pipelint-cache 1\n"
+#: Written into every version directory the cache creates; proof that it is ours.
+MARKER_NAME = ".pipelint-cache-dir"
+MARKER = b"pipelint cache version directory; safe to delete with its parent's pipelint cache\n"
+_CACHEDIR_TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# pipelint cache\n"
+_VERSION_DIR = re.compile(r"v[A-Za-z0-9._-]+")
+_ENTRY = re.compile(r"[0-9a-f]{40}")
+_SHARD = re.compile(r"[0-9a-f]{2}")
 MAX_AGE_DAYS = 14
 _CLEAN_INTERVAL = 24 * 3600
 
@@ -127,7 +146,7 @@ class Cache:
         self.fingerprint = fingerprint
         self.hits = 0
         self.misses = 0
-        self._prepared = False
+        self._prepared: bool | None = None
 
     @staticmethod
     def content_hash(data: bytes) -> str:
@@ -168,8 +187,9 @@ class Cache:
         digest = hashlib.blake2b(payload, digest_size=16).hexdigest().encode()
         blob = MAGIC + digest + b"\n" + payload
         path = self._path(key)
+        if not self._prepare():
+            return  # not a folder we may write into: run without caching
         try:
-            self._prepare()
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
             try:
@@ -183,51 +203,107 @@ class Cache:
         except OSError:
             pass  # a read-only or full disk: run without caching
 
-    def _prepare(self) -> None:
-        if self._prepared:
-            return
-        self._prepared = True
-        self.dir.mkdir(parents=True, exist_ok=True)
-        tag = self.base / "CACHEDIR.TAG"
-        if not tag.exists():
-            with _suppress():
-                tag.write_text("Signature: 8a477f597d28d172789f06886806bc55\n# pipelint cache\n")
-        gi = self.base / ".gitignore"
-        if not gi.exists():
-            with _suppress():
-                gi.write_text("*\n")
+    def _prepare(self) -> bool:
+        """Create (or adopt) this version's directory; False if it may not be used."""
+        if self._prepared is None:
+            try:
+                self._prepared = self._create()
+            except OSError:
+                self._prepared = False
+        return self._prepared
+
+    def _create(self) -> bool:
+        base_is_new = not self.base.exists()
+        self.base.mkdir(parents=True, exist_ok=True)
+        if base_is_new or _is_empty(self.base) or _is_ours(self.base):
+            # a folder of our own: mark it as a cache (backup tools, git)
+            tag = self.base / "CACHEDIR.TAG"
+            if not tag.exists():
+                with _suppress():
+                    tag.write_text(_CACHEDIR_TAG)
+            gi = self.base / ".gitignore"
+            if not gi.exists():
+                with _suppress():
+                    gi.write_text("*\n")
+        created = False
+        try:
+            self.dir.mkdir()
+            created = True
+        except FileExistsError:
+            pass
+        if not _has_marker(self.dir):
+            # adopt an existing version folder only when it is provably a cache's
+            # (an earlier pipelint's, inside a folder tagged as our cache) or empty
+            if not (created or _is_empty(self.dir) or _is_ours(self.base)):
+                return False  # a folder of someone else's that happens to have our name
+            (self.dir / MARKER_NAME).write_bytes(MARKER)
+        return True
 
     def clean(self, force: bool = False) -> int:
         """Delete other versions' directories and entries unused for MAX_AGE_DAYS.
-        Runs at most once a day (``force`` to run now). Returns entries removed."""
+        Runs at most once a day (``force`` to run now). Returns entries removed.
+
+        Only what the cache provably created is deleted (see the module docstring):
+        nothing at all unless this version's directory carries the marker."""
         marker = self.dir / ".last-clean"
         now = time.time()
         try:
             if not force and now - marker.stat().st_mtime < _CLEAN_INTERVAL:
                 return 0
         except OSError:
-            if not self.dir.is_dir():
-                return 0
+            pass
+        if not _has_marker(self.dir):
+            return 0
         removed = 0
         with _suppress():
             for child in self.base.iterdir():
-                if child.is_dir() and child != self.dir:
+                if (
+                    child != self.dir
+                    and _VERSION_DIR.fullmatch(child.name)
+                    and not child.is_symlink()
+                    and child.is_dir()
+                    and _has_marker(child)
+                ):
                     shutil.rmtree(child, ignore_errors=True)
         limit = now - MAX_AGE_DAYS * 86400
         with _suppress():
             for sub in self.dir.iterdir():
-                if not sub.is_dir():
+                if not _SHARD.fullmatch(sub.name) or sub.is_symlink() or not sub.is_dir():
                     continue
                 for entry in sub.iterdir():
                     with _suppress():
-                        st = entry.stat()
+                        st = entry.lstat()
+                        if not stat.S_ISREG(st.st_mode):
+                            continue
                         stale_tmp = entry.name.startswith(".tmp-") and st.st_mtime < now - 3600
-                        if st.st_mtime < limit or stale_tmp:
+                        old_entry = _ENTRY.fullmatch(entry.name) and st.st_mtime < limit
+                        if old_entry or stale_tmp:
                             entry.unlink()
                             removed += 1
         with _suppress():
             marker.touch()
         return removed
+
+
+def _has_marker(directory: Path) -> bool:
+    try:
+        return (directory / MARKER_NAME).read_bytes() == MARKER
+    except OSError:
+        return False
+
+
+def _is_ours(directory: Path) -> bool:
+    try:
+        return (directory / "CACHEDIR.TAG").read_text(errors="replace") == _CACHEDIR_TAG
+    except OSError:
+        return False
+
+
+def _is_empty(directory: Path) -> bool:
+    try:
+        return next(directory.iterdir(), None) is None
+    except OSError:
+        return False
 
 
 def _decode(raw: bytes, key: str, display: str) -> FileResult | None:
