@@ -474,3 +474,51 @@ def test_pipelined_stale_claim_cannot_take_the_lease(redis_client: redis.Redis) 
     # the re-claim's own lease step succeeded; the stalled worker cannot submit
     assert q.submit(task.id, "stalled", "late") is False
     assert second_half("reaper", 2) == 0  # NX: a lease key exists already
+
+
+class _StallAfterSadd(redis.Redis):
+    """A real client whose first SADD (the naive claim's ``inprog`` write) runs
+    ``during_stall`` right after it: what other workers do while this one is descheduled."""
+
+    during_stall: Callable[[], None] | None = None
+
+    def sadd(self, name: Any, *values: Any) -> Any:
+        reply = super().sadd(name, *values)
+        hook, self.during_stall = self.during_stall, None
+        if hook is not None:
+            hook()
+        return reply
+
+
+def test_naive_claim_stalled_past_its_lease_keeps_the_record(
+    redis_server: RedisServer, redis_client: redis.Redis
+) -> None:
+    """A claimer descheduled past its lease in the middle of ``claim``: meanwhile the
+    reaper requeues the task and another worker completes it; the late claimer must not
+    overwrite that record (the naive claim wrote it last, after the lease key)."""
+    stalling = _StallAfterSadd.from_url(redis_server.url)
+    slow = NaiveQueue(stalling, "stall", reap_interval=60)
+    other = NaiveQueue(redis_client, "stall", reap_interval=0)  # reaps on every claim
+    task = slow.enqueue("x")
+
+    def other_worker_runs() -> None:
+        lease = slow.keys.lease(task.id)
+        limit = time.monotonic() + 30
+        while redis_client.exists(lease):  # the stalled claimer's lease runs out
+            assert time.monotonic() < limit, "timing: a 0.05 s lease still held after 30 s"
+            time.sleep(0.01)
+        again = other.claim("w2", 5)
+        assert again is not None and again.id == task.id
+        assert other.submit(task.id, "w2", "done")
+
+    stalling.during_stall = other_worker_runs
+    try:
+        late = slow.claim("w1", 0.05)
+        assert late is None or late.id == task.id
+        assert slow.submit(task.id, "w1", "late") is False
+        done = slow.get(task.id)
+        assert done is not None
+        assert (done.status, done.worker_id, done.result) == ("completed", "w2", "done")
+        assert redis_client.sismember(slow.keys.inprog, task.id) == 0
+    finally:
+        stalling.close()

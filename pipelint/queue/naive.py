@@ -8,9 +8,11 @@ pass the same behaviour tests, including concurrent workers that die holding lea
 
 * ownership of a task id is handed over with atomic single-command primitives: RPOP
   (one claimer gets the id), ZREM's return value (one promoter moves a delayed task);
-* ``claim`` writes the lease key *before* adding the id to ``inprog``, so the reaper
-  (which requeues ids in ``inprog`` whose lease key is gone) never sees a fresh claim
-  without its lease;
+* ``claim`` writes the task record while the popped id is its alone, then the lease
+  key, and adds the id to ``inprog`` last, so the reaper (which requeues ids in
+  ``inprog`` whose lease key is gone) never sees a fresh claim without its lease, and a
+  claimer that stalls past its lease never overwrites the record of the worker that got
+  the task after it;
 * ``submit``, ``nack`` and the reaper's requeue check the lease under
   ``WATCH lease:<id> inprog`` and apply their writes in MULTI/EXEC, retrying on
   WatchError.  Watching ``inprog`` is what stops a submit racing a requeue: a lease can
@@ -108,20 +110,21 @@ class NaiveQueue(QueueBase):
             task_id = text(r.rpop(self.keys.pending(priority)))
             if task_id is None:
                 continue
-            lease_until = now() + lease_seconds
-            r.set(self.keys.lease(task_id), worker_id, px=to_ms(lease_seconds))
-            r.sadd(self.keys.inprog, task_id)
+            # The record is written while the popped id is still invisible to everyone
+            # else (no lease key, not in inprog).  Written after the lease key, it could
+            # land after a stall past the lease, once the reaper had requeued the task
+            # and another worker claimed or completed it, and overwrite their record.
             raw = r.hget(self.keys.tasks, task_id)
             if raw is None:
-                r.srem(self.keys.inprog, task_id)
-                r.delete(self.keys.lease(task_id))
                 continue
             task = task_from_record(raw)
             task.status = "in_progress"
             task.attempts += 1
             task.worker_id = worker_id
-            task.lease_until = lease_until
+            task.lease_until = now() + lease_seconds
             r.hset(self.keys.tasks, task_id, task_to_record(task))
+            r.set(self.keys.lease(task_id), worker_id, px=to_ms(lease_seconds))
+            r.sadd(self.keys.inprog, task_id)
             return task
         return None
 
