@@ -26,6 +26,25 @@ IMPLS: dict[str, type[NaiveQueue] | type[PipelinedQueue]] = {
 
 QueueFactory = Callable[..., TaskQueue]
 
+WINDOW = 1.0
+"""Seconds a lease, delay or throttle lasts where a test checks what happens *before* it
+runs out: far above a scheduling delay on a loaded machine.  Each such check is followed
+by :func:`_in_time`, which says so if the machine was slower still."""
+
+
+def _in_time(until: float, what: str) -> None:
+    """Fail, naming the timing, unless the checks made so far ran before ``until``.
+
+    ``until`` is a ``time.time()`` instant no later than the one where ``what`` runs out;
+    call this after the checks but before asserting their results."""
+    late = time.time() - until
+    assert late < 0, f"timing: {what} ran out {late:.3f} s before the checks were done"
+
+
+def _sleep_past(moment: float) -> None:
+    """Sleep until ``time.time()`` is past ``moment``: a sleep is a lower bound anywhere."""
+    time.sleep(max(0.0, moment - time.time()) + 0.02)
+
 
 @pytest.fixture(params=sorted(IMPLS))
 def make_queue(request: pytest.FixtureRequest, redis_client: redis.Redis) -> QueueFactory:
@@ -102,13 +121,16 @@ def test_get_unknown_is_none(q: TaskQueue) -> None:
 
 
 def test_delayed_task_becomes_visible(q: TaskQueue) -> None:
-    task = q.enqueue("later", priority=7, delay=0.3)
-    assert task.status == "delayed"
-    assert q.stats()["delayed"] == 1
-    assert q.claim("w", 5) is None
+    task = q.enqueue("later", priority=7, delay=WINDOW)
+    stats = q.stats()
+    early = q.claim("w", 5)
     got = q.get(task.id)
+    _in_time(task.created_at + WINDOW, f"the {WINDOW} s delay")
+    assert task.status == "delayed"
+    assert stats["delayed"] == 1
+    assert early is None
     assert got is not None and got.status == "delayed"
-    time.sleep(0.35)
+    _sleep_past(task.created_at + WINDOW)
     claimed = q.claim("w", 5)
     assert claimed is not None and claimed.id == task.id
     assert claimed.priority == 7 and claimed.status == "in_progress"
@@ -124,10 +146,14 @@ def test_promoted_delayed_task_keeps_priority(q: TaskQueue) -> None:
 
 def test_expired_lease_is_requeued(q: TaskQueue) -> None:
     task = q.enqueue("job")
-    first = q.claim("w1", 0.2)
+    start = time.time()
+    first = q.claim("w1", WINDOW)
+    claimed = time.time()
+    early = q.claim("w2", 5)
+    _in_time(start + WINDOW, f"w1's {WINDOW} s lease")
     assert first is not None and first.id == task.id
-    assert q.claim("w2", 5) is None  # still leased
-    time.sleep(0.3)
+    assert early is None  # still leased
+    _sleep_past(claimed + WINDOW)
     second = q.claim("w2", 5)
     assert second is not None and second.id == task.id
     assert second.attempts == 2 and second.worker_id == "w2"
@@ -141,14 +167,20 @@ def test_expired_lease_is_requeued(q: TaskQueue) -> None:
 
 
 def test_reaper_is_throttled(make_queue: QueueFactory, redis_client: redis.Redis) -> None:
-    q = make_queue(reap_interval=0.8)
+    interval = WINDOW + 0.2
+    q = make_queue(reap_interval=interval)
     task = q.enqueue("job")
-    start = time.monotonic()
-    assert q.claim("w1", 0.1) is not None  # this claim takes the reap throttle
-    assert redis_client.pttl(q.keys.reap) > 0
-    time.sleep(0.2)
-    assert q.claim("w2", 5) is None  # lease expired, but the reaper may not run yet
-    time.sleep(max(0.0, 0.85 - (time.monotonic() - start)))
+    start = time.time()
+    first = q.claim("w1", 0.1)  # this claim takes the reap throttle
+    claimed = time.time()
+    throttle_ttl = redis_client.pttl(q.keys.reap)
+    _sleep_past(claimed + 0.1)  # w1's lease has run out
+    early = q.claim("w2", 5)
+    _in_time(start + interval, f"the {interval} s reap throttle")
+    assert first is not None
+    assert throttle_ttl > 0
+    assert early is None  # lease expired, but the reaper may not run yet
+    _sleep_past(claimed + interval)
     again = q.claim("w2", 5)
     assert again is not None and again.id == task.id
 
@@ -167,31 +199,41 @@ def test_expired_lease_dead_letters_after_max_attempts(q: TaskQueue) -> None:
 def test_heartbeat_extends_only_own_leases(q: TaskQueue, redis_client: redis.Redis) -> None:
     for i in range(3):
         q.enqueue(i)
-    a = q.claim("w1", 0.4)
-    b = q.claim("w1", 0.4)
-    c = q.claim("w2", 0.4)
+    extend = 10 * WINDOW
+    start = time.time()
+    a = q.claim("w1", WINDOW)
+    b = q.claim("w1", WINDOW)
+    c = q.claim("w2", WINDOW)
+    claimed = time.time()
     assert a and b and c
-    assert q.heartbeat("w1", [a.id, b.id, c.id, "missing"], 3) == 2
-    assert q.heartbeat("w1", [], 3) == 0
-    assert redis_client.pttl(q.keys.lease(a.id)) > 2000
-    assert redis_client.pttl(q.keys.lease(b.id)) > 2000
-    assert redis_client.pttl(q.keys.lease(c.id)) <= 400
-    assert redis_client.get(q.keys.lease(c.id)) == b"w2"
+    renewed_count = q.heartbeat("w1", [a.id, b.id, c.id, "missing"], extend)
+    ttls = [redis_client.pttl(q.keys.lease(t.id)) for t in (a, b, c)]
+    owner_of_c = redis_client.get(q.keys.lease(c.id))
     renewed = q.get(a.id)
+    _in_time(start + WINDOW, f"the {WINDOW} s leases")
+    assert renewed_count == 2
+    assert q.heartbeat("w1", [], extend) == 0
+    # a lease that was not extended has at most WINDOW left
+    assert ttls[0] > WINDOW * 1000 and ttls[1] > WINDOW * 1000
+    assert 0 < ttls[2] <= WINDOW * 1000
+    assert owner_of_c == b"w2"
     assert renewed is not None and renewed.lease_until is not None
-    assert renewed.lease_until > time.time() + 2
-    time.sleep(0.5)
+    assert renewed.lease_until > claimed + WINDOW
+    _sleep_past(claimed + WINDOW)
     # only w2's lease expired
     again = q.claim("w3", 5)
+    nothing = q.claim("w3", 5)
+    submitted = q.submit(a.id, "w1", 1) and q.submit(b.id, "w1", 2)
+    _in_time(start + extend, f"the {extend} s extension")
     assert again is not None and again.id == c.id
-    assert q.claim("w3", 5) is None
-    assert q.submit(a.id, "w1", 1) and q.submit(b.id, "w1", 2)
+    assert nothing is None
+    assert submitted
 
 
 def test_nack_backoff_and_dead_letter(make_queue: QueueFactory, redis_client: redis.Redis) -> None:
-    q = make_queue(backoff_base=0.1, backoff_cap=0.25)
+    q = make_queue(backoff_base=10, backoff_cap=25)
     task = q.enqueue("flaky", priority=2, max_attempts=4)
-    expected_delays = [0.1, 0.2, 0.25]  # base * 2**(attempts-1), capped
+    expected_delays = [10, 20, 25]  # base * 2**(attempts-1), capped
     for attempt, expected in enumerate(expected_delays, start=1):
         claimed = q.claim("w", 5)
         assert claimed is not None and claimed.id == task.id and claimed.attempts == attempt
@@ -205,8 +247,12 @@ def test_nack_backoff_and_dead_letter(make_queue: QueueFactory, redis_client: re
         assert got is not None and got.status == "delayed" and got.error == f"boom {attempt}"
         assert redis_client.exists(q.keys.lease(task.id)) == 0
         assert q.stats()["in_progress"] == 0
-        assert q.claim("w", 5) is None  # not visible yet
-        time.sleep(expected + 0.05)
+        early = q.claim("w", 5)
+        _in_time(before + expected, f"the {expected} s backoff")
+        assert early is None  # not visible yet
+        # the score proved the delay; rather than wait it out, make the task due now
+        # (test_nack_with_explicit_delay waits for a real one)
+        redis_client.zadd(q.keys.delayed, {task.id: time.time()}, xx=True)
     last = q.claim("w", 5)
     assert last is not None and last.attempts == 4
     assert q.nack(task.id, "w", reason="final") is True
@@ -226,9 +272,13 @@ def test_nack_with_explicit_delay(q: TaskQueue) -> None:
     assert got is not None and got.status == "pending"
     again = q.claim("w", 5)
     assert again is not None and again.id == task.id and again.attempts == 2
-    assert q.nack(task.id, "w", delay=0.2) is True
-    assert q.claim("w", 5) is None
-    time.sleep(0.25)
+    start = time.time()
+    assert q.nack(task.id, "w", delay=WINDOW) is True
+    nacked = time.time()
+    early = q.claim("w", 5)
+    _in_time(start + WINDOW, f"the {WINDOW} s nack delay")
+    assert early is None
+    _sleep_past(nacked + WINDOW)
     third = q.claim("w", 5)
     assert third is not None and third.attempts == 3
 
@@ -406,14 +456,15 @@ class CommandLog:
 
     def __enter__(self) -> CommandLog:
         self._thread.start()
-        self._ready.wait(5)
-        time.sleep(0.05)
+        # MONITOR has replied OK when _ready is set: every later command is seen
+        assert self._ready.wait(60), "timing: MONITOR did not start within 60 s"
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.client.echo("__stop__")
-        self._thread.join(5)
+        self._thread.join(60)
         self.client.close()
+        assert not self._thread.is_alive(), "timing: MONITOR did not see the end within 60 s"
 
 
 @pytest.mark.parametrize("impl", sorted(IMPLS))
