@@ -73,7 +73,6 @@ def test_queue_on_cluster(
         low = q.enqueue({"n": 1}, priority=1)
         high = q.enqueue({"n": 2}, priority=8, idempotency_key="once")
         assert q.enqueue({"n": 3}, idempotency_key="once").id == high.id
-        later = q.enqueue({"n": 4}, priority=9, delay=0.1)
 
         t = q.claim("w1", 5)
         assert t is not None and t.id == high.id
@@ -81,6 +80,8 @@ def test_queue_on_cluster(
         assert q.heartbeat("w2", [t.id], 10) == 0
         assert q.submit(t.id, "w2", "thief") is False
         assert q.nack(t.id, "w1", reason="retry") is True  # backoff 0.05 s
+        # enqueued after the first claim, which must not depend on how fast this runs
+        later = q.enqueue({"n": 4}, priority=9, delay=0.1)
         time.sleep(0.12)
         # the delayed priority-9 task and the nacked priority-8 one are both due now
         t = q.claim("w1", 5)

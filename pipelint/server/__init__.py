@@ -144,9 +144,11 @@ class RedisServer(StartStop):
             log.close()
             if self._wait_ready():
                 return self
-            last_error = self._log_tail()
+            exited = self._proc is not None and self._proc.poll() is not None
+            how = "exited" if exited else f"did not answer PING within {self.startup_timeout} s"
+            last_error = f"{how}: {self._log_tail()}"
             self.stop()
-        raise RedisServerError(f"redis-server did not start: {last_error}")
+        raise RedisServerError(f"redis-server did not start; the last attempt {last_error}")
 
     def _wait_ready(self) -> bool:
         deadline = time.monotonic() + self.startup_timeout

