@@ -14,8 +14,9 @@ from typing import Any, TextIO
 
 import click
 
-from pipelint.checker.runner import RunOptions, RunResult, run
+from pipelint.checker.runner import RunOptions, RunResult, _merge, run
 from pipelint.config import Config, ConfigError, load_config
+from pipelint.diagnostics import Diagnostic
 from pipelint.reporters import ReportOptions, report
 from pipelint.reporters.text import statistics
 
@@ -76,11 +77,13 @@ def run_check(paths: list[Path], opts: dict[str, Any]) -> int:
     )
     if options.diff and options.fix:
         options = dataclasses.replace(options, fix=False)
+    texts: dict[str, str | None] = {}
     if opts.get("stdin_filename") is not None or paths == [Path("-")]:
-        stdin_result = _run_stdin(opts.get("stdin_filename") or "-", config, options)
-        if not isinstance(stdin_result, RunResult):  # --fix / --diff wrote to stdout
+        name = opts.get("stdin_filename") or "-"
+        stdin_result = _run_stdin(name, config, options)
+        if isinstance(stdin_result, int):  # --fix / --diff wrote to stdout
             return 0 if opts.get("exit_zero") else stdin_result
-        result = stdin_result
+        result, texts[name] = stdin_result  # code frames show the stdin text
     else:
         result = run(paths or [Path(".")], config, options)
     with _output(opts.get("output_file")) as out:
@@ -103,7 +106,7 @@ def run_check(paths: list[Path], opts: dict[str, Any]) -> int:
                 out.write(f"{d.path}:{d.location.row}:{d.location.column}: {d.code} {d.message}\n")
         else:
             report_options = ReportOptions(
-                config=config, show_suppressed=bool(opts.get("show_suppressed"))
+                config=config, show_suppressed=bool(opts.get("show_suppressed")), texts=texts
             )
             report(fmt, result, out, report_options)
         if opts.get("show_fixes") and result.fixed_files and fmt in ("full", "concise", "text"):
@@ -111,11 +114,18 @@ def run_check(paths: list[Path], opts: dict[str, Any]) -> int:
     return _exit_code(result, opts)
 
 
-def _run_stdin(name: str, config: Config, options: RunOptions) -> RunResult | int:
+def _run_stdin(
+    name: str, config: Config, options: RunOptions
+) -> tuple[RunResult, str | None] | int:
     """Check the source on stdin as if it were the file ``name`` (editor integrations).
 
-    With ``--fix``: the fixed source on stdout, the remaining findings on stderr, exit
-    1 if any remain. With ``--diff``: the diff on stdout, exit 1 if there is one."""
+    Without ``--fix``/``--diff``: the result and the source text (None if it could
+    not be decoded), reported as for files (the code frames show the stdin text).
+    With ``--fix``: stdout carries the source and nothing else, fixed where it could
+    be and byte for byte unchanged where it could not (syntax error, bad encoding);
+    what remains goes to stderr; exit 1 if anything remains. With ``--diff``: the
+    diff on stdout, exit 1 if there is one; a file that could not be checked is
+    reported on stderr (exit 1, not "nothing to fix")."""
     from pipelint.checker import check_data
     from pipelint.clients.project import ProjectIndex
     from pipelint.fixes.apply import fix_text
@@ -125,33 +135,52 @@ def _run_stdin(name: str, config: Config, options: RunOptions) -> RunResult | in
     project = ProjectIndex(client_names=config.client_names)
     project.add_root(config.root)
     file_result, source = check_data(path, data, config, project, name)
-    if source is not None and file_result.parsed and (options.fix or options.diff):
-        new, after, _applied, failure = fix_text(
-            path, source, file_result, config, project, name, options.unsafe_fixes
+    if not (options.fix or options.diff):
+        result = RunResult(
+            unsafe_fixes=options.unsafe_fixes, files=1, parsed=int(file_result.parsed)
         )
-        if failure is not None:
-            click.echo(f"pipelint: {name}: {failure}", err=True)
-        if options.diff:
-            diff = difflib.unified_diff(
-                source.splitlines(keepends=True),
-                new.splitlines(keepends=True),
-                fromfile=f"a/{name}",
-                tofile=f"b/{name}",
-            )
-            sys.stdout.write("".join(diff))
-            return 1 if new != source else 0
+        _merge(result, [file_result], [path])
+        return result, source
+    if source is None or not file_result.parsed:
+        if options.fix:
+            _write_stdout(data)  # the editor's buffer stays as it was
+        return _to_stderr(file_result.diagnostics)
+    new, after, _applied, failure = fix_text(
+        path, source, file_result, config, project, name, options.unsafe_fixes
+    )
+    if failure is not None:
+        click.echo(f"pipelint: {name}: {failure}", err=True)
+    if options.diff:
+        diff = difflib.unified_diff(
+            source.splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            fromfile=f"a/{name}",
+            tofile=f"b/{name}",
+        )
+        sys.stdout.write("".join(diff))
+        return 1 if new != source else 0
+    if new == source:
+        _write_stdout(data)  # unchanged: the very bytes that came in (BOM, encoding)
+    else:
         sys.stdout.write(new)
-        remaining = [d for d in after.diagnostics if not d.suppressed]
-        for d in remaining:
-            loc = f"{d.path}:{d.location.row}:{d.location.column}"
-            click.echo(f"{loc}: {d.code} {d.message}", err=True)
-        return 1 if remaining else 0
-    result = RunResult(unsafe_fixes=options.unsafe_fixes, files=1, parsed=int(file_result.parsed))
-    for d in file_result.diagnostics:
-        (result.suppressed if d.suppressed else result.diagnostics).append(d)
-        if d.code.startswith("RP9"):
-            result.not_analysed.append(d)
-    return result
+    return _to_stderr(after.diagnostics)
+
+
+def _write_stdout(data: bytes) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+def _to_stderr(diagnostics: list[Diagnostic]) -> int:
+    """Print what remains on stderr, one line each; the exit code it calls for."""
+    remaining = [d for d in diagnostics if not d.suppressed]
+    for d in remaining:
+        loc = f"{d.path}:{d.location.row}:{d.location.column}"
+        click.echo(f"{loc}: {d.code} {d.message}", err=True)
+    if any(d.code == "RP902" for d in remaining):
+        return 2
+    return 1 if remaining else 0
 
 
 def _show_fixes(result: RunResult, out: TextIO) -> None:

@@ -118,7 +118,7 @@ class _Builder:
         self.cwd = options.cwd.resolve()
         config = options.config
         self.root = (config.root if config is not None else self.cwd).resolve()
-        self.sources = Sources(self.cwd)
+        self.sources = Sources(self.cwd, options.texts)
         reported = list(result.diagnostics)
         if options.show_suppressed:
             reported += result.suppressed

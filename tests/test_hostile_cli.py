@@ -1,0 +1,86 @@
+"""The CLI under hostile use (issue 18): stdin mode, exit codes, options validated
+before anything is written, interrupts. Real processes of ``python -m pipelint``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FLAGGED = 'import redis\n\nr = redis.Redis()\n\n\ndef f():\n    r.get("a")\n    r.get("b")\n'
+
+
+def pipelint(
+    cwd: Path, *args: str, input: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "CI": "1"}
+    env.pop("PIPELINT_OUTPUT_FORMAT", None)
+    return subprocess.run(
+        [sys.executable, "-m", "pipelint", "check", "--no-cache", *args],
+        cwd=cwd,
+        env=env,
+        input=input if input is not None else b"",
+        capture_output=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "app").mkdir()
+    return tmp_path
+
+
+# ---- item 3: stdin mode ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    "source",
+    [
+        b"import redis\nr = redis.Redis()\ndef f(:\n    r.get('a')\n",  # syntax error
+        b"import redis\nx = '\xff\xfe'\n",  # not UTF-8
+        b"# -*- coding: nonsense -*-\nimport redis\n",  # unknown encoding
+    ],
+    ids=["syntax-error", "invalid-utf8", "bad-cookie"],
+)
+def test_stdin_fix_keeps_stdout_for_the_source_only(project: Path, source: bytes) -> None:
+    res = pipelint(project, "--fix", "--stdin-filename", "app/editor.py", input=source)
+    assert res.stdout == source  # the editor's buffer is replaced by exactly what it sent
+    assert res.returncode == 1
+    assert b"app/editor.py:" in res.stderr and (b"RP900" in res.stderr or b"RP901" in res.stderr)
+
+
+def test_stdin_fix_still_fixes_and_reports_on_stderr(project: Path) -> None:
+    res = pipelint(project, "--fix", "--stdin-filename", "app/editor.py", input=FLAGGED.encode())
+    assert res.returncode == 0, res.stderr
+    assert b"pipe.execute()" in res.stdout and b"RP" not in res.stdout
+
+
+def test_stdin_diff_of_a_file_that_does_not_parse_is_not_clean(project: Path) -> None:
+    res = pipelint(project, "--diff", "--stdin-filename", "app/editor.py", input=b"x = (\n")
+    assert res.returncode == 1
+    assert res.stdout == b""
+    assert b"app/editor.py:1:" in res.stderr and b"RP900" in res.stderr
+
+
+def test_stdin_full_format_shows_the_stdin_text_not_the_file_on_disk(project: Path) -> None:
+    (project / "app" / "editor.py").write_text("ON DISK 1\nON DISK 2\nON DISK 3\nON DISK 4\n" * 3)
+    res = pipelint(project, "--stdin-filename", "app/editor.py", input=FLAGGED.encode())
+    assert res.returncode == 1
+    out = res.stdout.decode()
+    assert "ON DISK" not in out
+    assert '7 |     r.get("a")' in out and "--> app/editor.py:7:5" in out
+    # SARIF fingerprints hash the stdin text too: the same as for that text on disk
+    sarif = ("--output-format", "sarif")
+    res = pipelint(project, "--stdin-filename", "app/editor.py", *sarif, input=FLAGGED.encode())
+    (project / "app" / "same.py").write_text(FLAGGED)
+    on_disk = pipelint(project, *sarif, "app/same.py")
+
+    def fingerprints(out: bytes) -> list[str]:
+        results = json.loads(out)["runs"][0]["results"]
+        return [r["partialFingerprints"]["primaryLocationLineHash"] for r in results]
+
+    assert fingerprints(res.stdout) == fingerprints(on_disk.stdout) != []
