@@ -53,7 +53,7 @@ class RunOptions:
     diff: bool = False
     jobs: int = 1  # 0: one per core
     cache: bool = False  # the CLI turns it on unless --no-cache
-    cache_dir: Path | None = None  # default: <project root>/.pipelint_cache
+    cache_dir: Path | None = None  # default: .pipelint_cache in the cwd's project root
     # False: parse and analyse every file (tests and bench; env PIPELINT_NO_PREFILTER=1)
     prefilter: bool = field(default_factory=lambda: not os.environ.get("PIPELINT_NO_PREFILTER"))
     progress: bool | None = None  # None: on a terminal outside CI, for long runs
@@ -266,9 +266,9 @@ def run(paths: list[Path], config: Config, options: RunOptions) -> RunResult:
     cache = None
     digest = ""
     if options.cache and not (options.fix or options.diff) and kept:
-        from pipelint.cache import Cache, catalog_hash
+        from pipelint.cache import Cache, catalog_hash, default_cache_dir
 
-        directory = options.cache_dir or (config.root / ".pipelint_cache")
+        directory = options.cache_dir or default_cache_dir()
         cache = Cache(directory, f"{config.fingerprint()}-{catalog_hash()}")
         digest = graph.digest()
     tasks: list[tuple[int, Path, str, bytes]] = []
