@@ -17,6 +17,8 @@ from pipelint.config import Config
 from pipelint.diagnostics import Diagnostic, FileResult, Location
 
 if TYPE_CHECKING:
+    import ast
+
     import libcst as cst
 
     from pipelint.checker.context import FileContext
@@ -134,9 +136,19 @@ def check_source(
 ) -> FileResult:
     import libcst as cst
 
+    from pipelint.checker.limits import nesting_message, screen
+
     display = display if display is not None else str(path)
     result = FileResult(display, lines=source.count("\n") + 1)
     t0 = perf_counter()
+    # never hand LibCST what makes it crash or take quadratic time (see limits.py)
+    refusal, tree = screen(source, config.max_file_size, config.max_nesting)
+    if refusal is not None:
+        if refusal.code != "RP900" or config.enabled("RP900", path):
+            result.diagnostics.append(
+                _meta(refusal.code, refusal.message, display, refusal.location)
+            )
+        return result
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
@@ -144,14 +156,22 @@ def check_source(
             loc, message = _syntax_error(source, exc)
             result.diagnostics.append(_meta("RP900", message, display, loc))
         return result
-    except (RecursionError, MemoryError, ValueError) as exc:
+    except RecursionError:  # valid Python (it passed the screen) nested too deeply
+        message = nesting_message(None, config.max_nesting)
+        result.diagnostics.append(_meta("RP902", message, display, Location(1, 1)))
+        return result
+    except MemoryError:
+        message = "not analysed: out of memory while parsing; exclude the file"
+        result.diagnostics.append(_meta("RP902", message, display, Location(1, 1)))
+        return result
+    except ValueError as exc:
         result.diagnostics.append(_meta("RP900", f"cannot parse: {exc}", display, Location(1, 1)))
         return result
     t1 = perf_counter()
     TIMINGS["parse"] += t1 - t0
     result.parsed = True
     try:
-        _analyse(path, source, module, config, project, display, rules, result)
+        _analyse(path, source, module, config, project, display, rules, result, tree)
     finally:
         TIMINGS["analysis"] += perf_counter() - t1
     return result
@@ -166,6 +186,7 @@ def _analyse(
     display: str,
     rules: Sequence[Rule] | None,
     result: FileResult,
+    tree: ast.Module | None = None,
 ) -> None:
     from pipelint.analysis.runs import analyze
     from pipelint.checker.context import FileContext
@@ -186,7 +207,7 @@ def _analyse(
             index, config.client_names, project.lookup if project is not None else None
         )
         analysis = analyze(index, resolver)
-        ctx = FileContext(path, display, source, module, config, index, resolver, analysis)
+        ctx = FileContext(path, display, source, module, config, index, resolver, analysis, tree)
     except Exception as exc:  # noqa: BLE001 - a bug in the analysis must not stop the run
         result.diagnostics.append(_internal(display, "analysis", exc))
         return

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipelint.config import Config
 from pipelint.diagnostics import Diagnostic, FileResult
@@ -165,19 +165,48 @@ def _pool_map(
     options: RunOptions,
     jobs: int,
 ) -> Iterator[tuple[int, FileResult, float, float]]:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    """``_work`` on every task in ``jobs`` worker processes (``pipelint.checker.pool``):
+    a worker that dies is replaced and the file it was on is reported (RP902), the
+    other files' results are kept; an interrupt stops every worker at once."""
+    from pipelint.checker.pool import run_pool
 
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
     chunk = max(1, min(16, len(tasks) // (jobs * 8)))
-    with ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=ctx,
-        initializer=_init_worker,
-        initargs=(config, options, list(_ROOTS)),
-    ) as pool:
-        yield from pool.map(_work, tasks, chunksize=chunk)
+    yield from run_pool(
+        tasks,
+        _work,
+        jobs,
+        _init_worker,
+        (config, options, list(_ROOTS)),
+        crashed=_crashed,
+        failed=_failed,
+        chunk=chunk,
+    )
+
+
+def _crashed(
+    task: tuple[int, Path, str, bytes], reason: str
+) -> tuple[int, FileResult, float, float]:
+    index, _path, display, _data = task
+    message = (
+        f"not analysed: pipelint's worker process died on this file ({reason}); "
+        "the other files were checked (please report this)"
+    )
+    return index, FileResult(display, [_rp902(display, message)]), 0.0, 0.0
+
+
+def _failed(
+    task: tuple[int, Path, str, bytes], failure: Any
+) -> tuple[int, FileResult, float, float]:
+    index, _path, display, _data = task
+    message = f"internal error: {failure.message} (please report this)"
+    return index, FileResult(display, [_rp902(display, message)]), 0.0, 0.0
+
+
+def _rp902(display: str, message: str) -> Diagnostic:
+    from pipelint.diagnostics import Location
+
+    loc = Location(1, 1)
+    return Diagnostic("RP902", message, display, loc, loc, noqa_row=1)
 
 
 def _show_progress(options: RunOptions, total: int) -> bool:

@@ -96,6 +96,18 @@ def cli() -> None:
 @click.option(
     "-j", "--jobs", type=int, default=None, help="Worker processes (default: number of cores)."
 )
+@click.option(
+    "--max-file-size",
+    callback=lambda ctx, param, value: _limit(value, "size"),
+    help='Report larger files instead of analysing them (bytes, or e.g. "5MB"; default 2MB).',
+)
+@click.option(
+    "--max-nesting",
+    type=int,
+    callback=lambda ctx, param, value: _limit(value, "nesting"),
+    help="Report files with expressions nested deeper instead of analysing them "
+    "(default 500, at most 1000).",
+)
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Cache directory.")
 @click.option(
@@ -118,6 +130,19 @@ def rule(code: str | None, all_: bool, output_format: str) -> None:
     from pipelint.cli.rule import run_rule
 
     sys.exit(run_rule(code, all_, output_format))
+
+
+def _limit(value: Any, kind: str) -> int | None:
+    if value is None:
+        return None
+    from pipelint.config import ConfigError, parse_nesting, parse_size
+
+    try:
+        if kind == "size":
+            return parse_size(int(value) if value.strip().isdigit() else value)
+        return parse_nesting(value)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _attach_bench() -> None:

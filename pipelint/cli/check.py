@@ -42,6 +42,9 @@ def _config(paths: list[Path], opts: dict[str, Any]) -> Config:
         changes["ignore"] = config.ignore + _codes(opts["ignore"])
     if opts.get("target"):
         changes["target"] = opts["target"]
+    for key in ("max_file_size", "max_nesting"):
+        if opts.get(key) is not None:
+            changes[key] = opts[key]
     if opts.get("client_names"):
         changes["client_names"] = config.client_names + tuple(opts["client_names"])
     return config.with_overrides(**changes) if changes else config
@@ -192,6 +195,8 @@ def _show_fixes(result: RunResult, out: TextIO) -> None:
 
 
 def _exit_code(result: RunResult, opts: dict[str, Any]) -> int:
+    if any(d.code == "RP902" for d in result.diagnostics):
+        return 2  # pipelint could not analyse a file: an internal error, as documented
     if opts.get("exit_zero"):
         return 0
     if result.diagnostics:

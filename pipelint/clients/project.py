@@ -140,6 +140,10 @@ class ProjectIndex:
             return _Module(None)
         if not REDIS_IMPORT_RE.search(data) and b"from ." not in data and b"import " not in data:
             return _Module(None)
+        from pipelint.checker.limits import parseable
+
+        if not parseable(data):  # too big or too deep for LibCST: it could crash the run
+            return _Module(None)
         try:
             tree = cst.parse_module(data)
         except Exception:  # noqa: BLE001 - an unparseable module defines nothing we trust

@@ -2,7 +2,8 @@
 
 Keys (kebab-case as in ruff, snake_case accepted): ``select``, ``ignore``,
 ``extend-select``, ``per-file-ignores``, ``exclude``, ``extend-exclude``,
-``client-names``, ``target`` ("standalone" | "cluster").
+``client-names``, ``target`` ("standalone" | "cluster"), ``max-file-size`` (bytes, or
+a string such as "5MB"), ``max-nesting`` (see ``pipelint.checker.limits``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,7 +22,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Config", "ConfigError", "load_config", "find_pyproject", "DEFAULT_EXCLUDE"]
+__all__ = [
+    "Config",
+    "ConfigError",
+    "load_config",
+    "find_pyproject",
+    "parse_size",
+    "parse_nesting",
+    "DEFAULT_EXCLUDE",
+]
 
 DEFAULT_EXCLUDE = (
     ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".mypy_cache", ".nox",
@@ -31,8 +41,18 @@ DEFAULT_EXCLUDE = (
 
 _KEYS = {
     "select", "ignore", "extend-select", "per-file-ignores", "exclude", "extend-exclude",
-    "client-names", "target", "preview",
+    "client-names", "target", "preview", "max-file-size", "max-nesting",
 }  # fmt: skip
+
+#: Files larger than this are reported (RP902), not parsed: LibCST needs about 350
+#: times a file's size in memory (2 MB: some 700 MB).
+DEFAULT_MAX_FILE_SIZE = 2_000_000
+#: Expressions nested deeper than this are reported (RP902), not parsed; real code
+#: stays under 30 (56 projects on Redis); LibCST's time grows with its square.
+DEFAULT_MAX_NESTING = 500
+MAX_NESTING_CEILING = 1000
+_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2,
+          "gib": 1024**3}  # fmt: skip
 
 
 class ConfigError(Exception):
@@ -50,6 +70,8 @@ class Config:
     extend_exclude: tuple[str, ...] = ()
     client_names: tuple[str, ...] = ()
     target: str = "standalone"
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    max_nesting: int = DEFAULT_MAX_NESTING
     # not a setting: whether fixes need their edits (False when nothing reads them:
     # text output without --fix/--diff), which saves building them
     fix_edits: bool = True
@@ -88,6 +110,8 @@ class Config:
             "client_names": self.client_names,
             "target": self.target,
             "fix_edits": self.fix_edits,
+            "max_file_size": self.max_file_size,
+            "max_nesting": self.max_nesting,
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -129,6 +153,35 @@ def _codes(value: Any, key: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"[tool.pipelint] {key} must be a list of strings")
     return tuple(v.strip().upper() for v in value)
+
+
+def parse_size(value: object, key: str = "max-file-size") -> int:
+    """A size in bytes: an integer, or a string such as "5MB", "500KB", "2MiB"."""
+    if isinstance(value, bool):
+        raise ConfigError(f'{key} must be a size in bytes or a string such as "5MB"')
+    if isinstance(value, int):
+        n = value
+    elif isinstance(value, str):
+        m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", value)
+        if m is None or m.group(2).lower() not in _UNITS:
+            raise ConfigError(f'{key} must be a size such as 2000000, "500KB" or "5MB": {value!r}')
+        n = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    else:
+        raise ConfigError(f'{key} must be a size such as 2000000, "500KB" or "5MB"')
+    if n <= 0:
+        raise ConfigError(f"{key} must be positive")
+    return n
+
+
+def parse_nesting(value: object, key: str = "max-nesting") -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{key} must be an integer")
+    if not 1 <= value <= MAX_NESTING_CEILING:
+        raise ConfigError(
+            f"{key} must be between 1 and {MAX_NESTING_CEILING} (deeper expressions crash "
+            f"LibCST's parser): {value}"
+        )
+    return value
 
 
 def load_config(start: Path, explicit: Path | None = None) -> Config:
@@ -178,4 +231,15 @@ def load_config(start: Path, explicit: Path | None = None) -> Config:
         if table["target"] not in ("standalone", "cluster"):
             raise ConfigError(f'{path}: target must be "standalone" or "cluster"')
         changes["target"] = table["target"]
+    if "max-file-size" in table:
+        changes["max_file_size"] = _at(path, parse_size, table["max-file-size"])
+    if "max-nesting" in table:
+        changes["max_nesting"] = _at(path, parse_nesting, table["max-nesting"])
     return replace(cfg, **changes)
+
+
+def _at(path: Path, parse: Any, value: object) -> Any:
+    try:
+        return parse(value)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
