@@ -5,6 +5,7 @@ rule becomes RP902 for that file only."""
 from __future__ import annotations
 
 import io
+import os
 import re
 import tokenize
 import traceback
@@ -34,6 +35,7 @@ __all__ = [
     "check_source",
     "decode_source",
     "DecodeError",
+    "unreadable",
     "enabled_rules",
     "TIMINGS",
 ]
@@ -89,17 +91,18 @@ def check_file(
     display: str | None = None,
 ) -> tuple[FileResult, str | None]:
     """Check a file on disk; returns the result and the decoded source (None if unreadable)."""
+    from pipelint.discovery.read import read_regular
+
     display = display if display is not None else str(path)
     try:
-        data = path.read_bytes()
+        data = read_regular(path)
     except FileNotFoundError:
-        return _unreadable(
-            display, "file not found (it may have been removed during the run)"
-        ), None
-    except IsADirectoryError:
-        return _unreadable(display, "is a directory"), None
+        message = "file not found (it may have been removed during the run)"
+        if os.path.islink(path):
+            message = "cannot read file: broken symbolic link"
+        return unreadable(display, message), None
     except OSError as exc:
-        return _unreadable(display, f"cannot read file: {exc.strerror or exc}"), None
+        return unreadable(display, f"cannot read file: {exc.strerror or exc}"), None
     return check_data(path, data, config, project, display)
 
 
@@ -122,7 +125,8 @@ def check_data(
     return check_source(path, source, config, project, display), source
 
 
-def _unreadable(display: str, message: str) -> FileResult:
+def unreadable(display: str, message: str) -> FileResult:
+    """The result of a file that could not be read: RP901 with ``message``."""
     return FileResult(display, [_meta("RP901", message, display, Location(1, 1))])
 
 

@@ -90,7 +90,7 @@ class RunResult:
 
 def _display(path: Path, cwd: Path, resolved: Path | None = None) -> str:
     try:
-        return (resolved or path.resolve()).relative_to(cwd).as_posix()
+        return (resolved or Path(os.path.realpath(path))).relative_to(cwd).as_posix()
     except ValueError:
         return str(path)
 
@@ -108,7 +108,7 @@ def _project(config: Config) -> ProjectIndex:
     if project is None:
         project = ProjectIndex(client_names=config.client_names)
         project.add_root(config.root)
-        if (config.root / "src").is_dir():
+        if os.path.isdir(config.root / "src"):
             project.add_root(config.root / "src")
         _PROJECTS[key] = project
     for root in _ROOTS:
@@ -247,7 +247,8 @@ class _Progress:
 
 # ---- the run ------------------------------------------------------------------------
 def run(paths: list[Path], config: Config, options: RunOptions) -> RunResult:
-    from pipelint.checker import DecodeError, check_data, check_file, decode_source
+    from pipelint.checker import DecodeError, check_data, check_file, decode_source, unreadable
+    from pipelint.discovery.read import NotRegularFileError, read_regular
     from pipelint.prefilter import ProjectGraph, import_roots
 
     t0 = perf_counter()
@@ -255,9 +256,10 @@ def run(paths: list[Path], config: Config, options: RunOptions) -> RunResult:
     out = RunResult(unsafe_fixes=options.unsafe_fixes)
     items = list(discover(paths, config))
     t_discovery = perf_counter()
-    resolved = [i.resolved or i.path.resolve() for i in items]
+    resolved = [i.resolved or Path(os.path.realpath(i.path)) for i in items]
     roots = import_roots(
-        config.root, [r for i, r in zip(items, resolved, strict=True) if not i.missing]
+        config.root,
+        [r for i, r in zip(items, resolved, strict=True) if not (i.missing or i.problem)],
     )
     _ROOTS[:] = roots
     graph = ProjectGraph(roots, config.client_names)
@@ -267,12 +269,23 @@ def run(paths: list[Path], config: Config, options: RunOptions) -> RunResult:
     for k, item in enumerate(items):
         display = _display(item.path, cwd, resolved[k])
         displays.append(display)
-        out.files += 1
+        if item.problem is not None:  # a link loop, an unlistable directory...
+            out.files += 1
+            results[k] = unreadable(display, item.problem)
+            continue
         try:
-            data = item.path.read_bytes()
-        except OSError:
+            data = read_regular(item.path)
+        except NotRegularFileError:
+            if not item.explicit:
+                continue  # a FIFO or a device met while walking: not a source file
+            out.files += 1
             results[k] = check_file(item.path, config, None, display)[0]
             continue
+        except OSError:
+            out.files += 1
+            results[k] = check_file(item.path, config, None, display)[0]
+            continue
+        out.files += 1
         try:
             text = decode_source(data)
         except DecodeError:
@@ -369,7 +382,7 @@ def run(paths: list[Path], config: Config, options: RunOptions) -> RunResult:
 def _merge(out: RunResult, results: Sequence[FileResult | None], kept: list[Path]) -> None:
     by_path = {str(p) for p in kept}
     for res in results:
-        if res is None:  # pragma: no cover - every index is filled above
+        if res is None:  # a FIFO or device met while walking: skipped
             continue
         out.parsed += int(res.parsed)
         out.lines += res.lines

@@ -50,7 +50,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, readable=False))
 @click.option("--select", multiple=True, help="Rule codes or prefixes to enable (comma-separated).")
 @click.option(
     "--extend-select", multiple=True, help="Codes to enable in addition to the selected ones."
@@ -109,7 +109,12 @@ def cli() -> None:
     "(default 500, at most 1000).",
 )
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
-@click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Cache directory.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, readable=False),
+    default=None,
+    help="Cache directory (one that cannot be used: no caching).",
+)
 @click.option(
     "--progress", is_flag=True, help="Show a progress bar even when stderr is not a terminal."
 )

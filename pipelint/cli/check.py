@@ -32,7 +32,7 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
 
 def _config(paths: list[Path], opts: dict[str, Any]) -> Config:
     start = paths[0] if paths else Path.cwd()
-    config = load_config(start if start.exists() else Path.cwd(), opts.get("config_file"))
+    config = load_config(start if os.path.lexists(start) else Path.cwd(), opts.get("config_file"))
     changes: dict[str, Any] = {}
     if opts.get("select"):
         changes["select"] = _codes(opts["select"])
@@ -52,12 +52,16 @@ def _config(paths: list[Path], opts: dict[str, Any]) -> Config:
 
 @contextlib.contextmanager
 def _output(path: Path | None) -> Iterator[TextIO]:
+    """Where the report goes. File names that are not UTF-8 (decoded with
+    surrogateescape) are written back as their own bytes, never an encoding error."""
     if path is None:
+        with contextlib.suppress(AttributeError, ValueError):
+            sys.stdout.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
         yield sys.stdout
         return
     buf = io.StringIO()
     yield buf
-    path.write_text(buf.getvalue(), encoding="utf-8")
+    path.write_bytes(buf.getvalue().encode("utf-8", "surrogateescape"))
 
 
 def run_check(paths: list[Path], opts: dict[str, Any]) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass, field, replace
@@ -97,7 +98,8 @@ class Config:
 
     def relative(self, path: Path) -> str:
         try:
-            return path.resolve().relative_to(self.root.resolve()).as_posix()
+            real = Path(os.path.realpath(path))
+            return real.relative_to(os.path.realpath(self.root)).as_posix()
         except ValueError:
             return path.as_posix()
 
@@ -131,13 +133,13 @@ def _match_path(rel: str, pattern: str) -> bool:
 def find_pyproject(start: Path) -> Path | None:
     """The nearest pyproject.toml at or above ``start`` that has ``[tool.pipelint]``,
     else the nearest pyproject.toml at all."""
-    start = start.resolve()
-    if start.is_file():
+    start = Path(os.path.realpath(start))  # never raises on a link loop
+    if not os.path.isdir(start):
         start = start.parent
     nearest: Path | None = None
     for directory in (start, *start.parents):
         candidate = directory / "pyproject.toml"
-        if candidate.is_file():
+        if os.path.isfile(candidate):  # False, not an error, where it cannot be seen
             nearest = nearest or candidate
             try:
                 if b"[tool.pipelint" in candidate.read_bytes():
@@ -187,12 +189,18 @@ def parse_nesting(value: object, key: str = "max-nesting") -> int:
 def load_config(start: Path, explicit: Path | None = None) -> Config:
     path = explicit if explicit is not None else find_pyproject(start)
     if path is None:
-        return Config(root=start.resolve() if start.is_dir() else start.resolve().parent)
+        real = Path(os.path.realpath(start))
+        return Config(root=real if os.path.isdir(real) else real.parent)
+    from pipelint.discovery.read import read_regular
+
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_regular(path).decode("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
-    table = data.get("tool", {}).get("pipelint", {})
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: tool must be a table ([tool]), not {type(tool).__name__}")
+    table = tool.get("pipelint", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.pipelint] must be a table")
     table = {k.replace("_", "-"): v for k, v in table.items()}

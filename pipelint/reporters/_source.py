@@ -32,7 +32,9 @@ class Sources:
             from pipelint.checker import DecodeError, decode_source
 
             try:
-                self._lines[path] = decode_source(path.read_bytes()).splitlines()
+                from pipelint.discovery.read import read_regular
+
+                self._lines[path] = decode_source(read_regular(path)).splitlines()
             except (OSError, DecodeError):
                 self._lines[path] = None
         return self._lines[path]
