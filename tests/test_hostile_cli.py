@@ -84,3 +84,53 @@ def test_stdin_full_format_shows_the_stdin_text_not_the_file_on_disk(project: Pa
         return [r["partialFingerprints"]["primaryLocationLineHash"] for r in results]
 
     assert fingerprints(res.stdout) == fingerprints(on_disk.stdout) != []
+
+
+# ---- item 9: silent skips and wrong exit codes -------------------------------------------
+def test_diff_of_files_that_cannot_be_checked_is_not_clean(project: Path) -> None:
+    (project / "app" / "broken.py").write_text("import redis\nx = (\n")
+    (project / "app" / "latin.py").write_bytes(b"import redis\nx = '\xff'\n")
+    res = pipelint(project, "--diff", "app/broken.py", "app/latin.py")
+    assert res.returncode == 1
+    assert res.stdout == b""
+    assert b"app/broken.py:2:5: RP900" in res.stderr
+    assert b"app/latin.py:2:6: RP901" in res.stderr
+
+
+def test_stdin_filename_with_paths_says_they_are_ignored(project: Path) -> None:
+    (project / "app" / "app.py").write_text(FLAGGED)
+    res = pipelint(project, "--stdin-filename", "x.py", "app/app.py", input=b"x = 1\n")
+    assert res.returncode == 0
+    assert b"ignoring app/app.py" in res.stderr
+
+
+def test_noqa_with_no_valid_code_silences_nothing() -> None:
+    from pipelint.checker import check_source
+    from pipelint.config import Config
+
+    def suppressed(comment: str) -> list[bool]:
+        source = FLAGGED.replace('r.get("a")', f'r.get("a")  {comment}')
+        result = check_source(Path("x.py"), source, Config())
+        return [d.suppressed for d in result.diagnostics if d.code == "RP101"]
+
+    assert suppressed("# noqa: XYZ") == [False]
+    assert suppressed("# noqa:") == [False]
+    assert suppressed("# noqa: E501") == [False]
+    assert suppressed("# noqa") == [True]
+    assert suppressed("# noqa: RP101") == [True]
+    assert suppressed("# NOQA:RP1") == [True]
+
+
+def test_devices_and_fifos_named_are_reported_not_passed(project: Path) -> None:
+    res = pipelint(project, "--output-format", "concise", "/dev/null")
+    assert res.returncode == 1
+    assert b"/dev/null:1:1: RP901 not a regular file (a character device)" in res.stdout
+    assert b"All checks passed" not in res.stdout
+
+
+def test_rp902_exits_2_as_documented(project: Path) -> None:
+    (project / "app" / "a.py").write_text(FLAGGED)
+    for extra in ([], ["--exit-zero"]):
+        res = pipelint(project, "--max-file-size", "50", *extra, "app/a.py")
+        assert res.returncode == 2, res.stdout
+        assert b"RP902 not analysed: the file is" in res.stdout

@@ -44,7 +44,7 @@ __all__ = [
 TIMINGS: dict[str, float] = {"parse": 0.0, "analysis": 0.0}
 
 _NOQA = re.compile(
-    r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*))?",
+    r"#\s*noqa(?P<colon>\s*:\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*)?)?",
     re.IGNORECASE,
 )
 _IGNORE = re.compile(r"#\s*pipelint:\s*ignore(?:\[(?P<codes>[^\]]*)\])?")
@@ -275,6 +275,8 @@ def _apply_noqa(diag: Diagnostic, ctx: FileContext) -> None:
             if m is None:
                 continue
             codes = m.group("codes")
+            if codes is None and pattern is _NOQA and m.group("colon"):
+                continue  # a colon but no valid code after it (XYZ): not a bare one
             if codes is None or any(
                 diag.code.startswith(c.strip().upper())
                 for c in re.split(r"[,\s]+", codes)

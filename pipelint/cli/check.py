@@ -87,9 +87,16 @@ def run_check(paths: list[Path], opts: dict[str, Any]) -> int:
     texts: dict[str, str | None] = {}
     if opts.get("stdin_filename") is not None or paths == [Path("-")]:
         name = opts.get("stdin_filename") or "-"
+        ignored = [str(p) for p in paths if p != Path("-")]
+        if ignored:  # as ruff: said, not silently dropped
+            click.echo(
+                f"pipelint: warning: ignoring {', '.join(ignored)}: the source is read from "
+                "stdin (--stdin-filename)",
+                err=True,
+            )
         stdin_result = _run_stdin(name, config, options)
         if isinstance(stdin_result, int):  # --fix / --diff wrote to stdout
-            return 0 if opts.get("exit_zero") else stdin_result
+            return 0 if opts.get("exit_zero") and stdin_result != 2 else stdin_result
         result, texts[name] = stdin_result  # code frames show the stdin text
     else:
         result = run(paths or [Path(".")], config, options)
@@ -97,6 +104,7 @@ def run_check(paths: list[Path], opts: dict[str, Any]) -> int:
         if options.diff:
             for d in result.diffs:
                 out.write(d)
+            failed = _to_stderr(result.not_analysed)  # not checked is not "nothing to fix"
             n = sum(result.fixed.values())
             if not opts.get("quiet"):
                 click.echo(
@@ -105,7 +113,7 @@ def run_check(paths: list[Path], opts: dict[str, Any]) -> int:
                     else "No errors would be fixed.",
                     err=True,
                 )
-            return 1 if result.diffs else 0
+            return max(failed, 1 if result.diffs else 0)
         if opts.get("statistics"):
             statistics(result, out)
         elif opts.get("quiet") and fmt in ("full", "concise", "text"):
