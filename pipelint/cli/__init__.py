@@ -7,6 +7,8 @@ internal error.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -163,13 +165,31 @@ def _attach_bench() -> None:
     cli.add_command(bench)
 
 
+class Terminated(BaseException):
+    """SIGTERM: the run stops as on Ctrl-C (nothing more is written), exit 143."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main() -> None:
+    """The ``pipelint`` command. Ctrl-C (SIGINT) exits 130 and SIGTERM 143, as other
+    tools do, once the workers are stopped; nothing is written after the signal."""
+    with contextlib.suppress(ValueError):  # not the main thread: leave it alone
+        signal.signal(signal.SIGTERM, _terminated)
     try:
-        cli.main(prog_name="pipelint")
+        rv = cli.main(prog_name="pipelint", standalone_mode=False)
     except SystemExit:
         raise
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, click.Abort):  # click turns Ctrl-C into Abort
         sys.exit(130)
+    except Terminated:
+        sys.exit(143)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - never a traceback on user input
         click.echo(f"pipelint: error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(2)
+    sys.exit(rv if isinstance(rv, int) else 0)
