@@ -134,3 +134,43 @@ def test_rp902_exits_2_as_documented(project: Path) -> None:
         res = pipelint(project, "--max-file-size", "50", *extra, "app/a.py")
         assert res.returncode == 2, res.stdout
         assert b"RP902 not analysed: the file is" in res.stdout
+
+
+# ---- item 11: options validated before anything is done --------------------------------
+def test_jobs_must_not_be_negative(project: Path) -> None:
+    (project / "app" / "a.py").write_text(FLAGGED)
+    res = pipelint(project, "--jobs", "-1", "app")
+    assert res.returncode == 2 and b"--jobs" in res.stderr
+
+
+def test_workers_are_capped_at_the_cores_and_the_files(project: Path) -> None:
+    from pipelint.checker.runner import RunOptions, default_jobs, run
+    from pipelint.config import load_config
+
+    for k in range(12):
+        (project / "app" / f"m{k}.py").write_text(FLAGGED)
+    config = load_config(project)
+    cwd = os.getcwd()
+    os.chdir(project)
+    try:
+        result = run([project / "app"], config, RunOptions(jobs=1000))
+    finally:
+        os.chdir(cwd)
+    assert len(result.diagnostics) == 12
+    assert result.jobs == min(default_jobs(), 12)
+
+
+def test_output_file_is_checked_before_fix_writes_anything(project: Path) -> None:
+    (project / "app" / "a.py").write_text(FLAGGED)
+    res = pipelint(project, "--fix", "-o", "missing/dir/report.txt", "app")
+    assert res.returncode == 2
+    assert b"cannot write missing/dir/report.txt: No such file or directory" in res.stderr
+    assert (project / "app" / "a.py").read_text() == FLAGGED  # nothing fixed
+    (project / "reports").mkdir()
+    res = pipelint(project, "--fix", "-o", "reports", "app")
+    assert res.returncode == 2 and b"is a directory" in res.stderr
+    assert (project / "app" / "a.py").read_text() == FLAGGED
+    res = pipelint(project, "--fix", "-o", "reports/r.txt", "app")
+    assert res.returncode == 0, res.stderr
+    assert "pipe.execute()" in (project / "app" / "a.py").read_text()
+    assert (project / "reports" / "r.txt").read_text().startswith("Found 1 error (1 fixed")

@@ -51,7 +51,7 @@ class RunOptions:
     fix: bool = False
     unsafe_fixes: bool = False
     diff: bool = False
-    jobs: int = 1  # 0: one per core
+    jobs: int = 1  # 0: one per core; never more than the cores or the files
     cache: bool = False  # the CLI turns it on unless --no-cache
     cache_dir: Path | None = None  # default: .pipelint_cache in the cwd's project root
     # False: parse and analyse every file (tests and bench; env PIPELINT_NO_PREFILTER=1)
@@ -327,8 +327,10 @@ def run(paths: list[Path], config: Config, options: RunOptions) -> RunResult:
         tasks.append((k, path, displays[k], data))
     t_cache = perf_counter()
 
-    jobs = options.jobs if options.jobs > 0 else default_jobs()
-    jobs = min(jobs, len(tasks))
+    # never more workers than cores or files: --jobs 1000 on 1000 files once meant
+    # 1000 processes, each importing LibCST, for 2 s of work
+    cores = default_jobs()
+    jobs = min(options.jobs if options.jobs > 0 else cores, cores, len(tasks))
     parse_t = analysis_t = 0.0
     progress = _Progress(len(tasks)) if _show_progress(options, len(tasks)) else None
     try:

@@ -96,7 +96,11 @@ def cli() -> None:
     help="Include suppressed findings (SARIF: with suppressions).",
 )
 @click.option(
-    "-j", "--jobs", type=int, default=None, help="Worker processes (default: number of cores)."
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Worker processes (0, the default: one per core; never more than the cores).",
 )
 @click.option(
     "--max-file-size",

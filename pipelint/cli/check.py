@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import difflib
+import errno
 import io
 import os
 import sys
@@ -50,18 +51,49 @@ def _config(paths: list[Path], opts: dict[str, Any]) -> Config:
     return config.with_overrides(**changes) if changes else config
 
 
+class _Report:
+    """The ``-o`` file, opened before anything else is done (so that a report that
+    cannot be written stops the run before ``--fix`` writes a single file), written
+    at the end, and removed if the run does not get there and it did not exist."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        existed = os.path.lexists(path)
+        if os.path.isdir(path):
+            raise OSError(errno.EISDIR, "is a directory", str(path))
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+        self.created = not existed
+
+    def write(self, text: str) -> None:
+        data = text.encode("utf-8", "surrogateescape")
+        os.ftruncate(self.fd, 0)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view) :]
+        os.close(self.fd)
+        self.fd = -1
+
+    def abandon(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+            if self.created:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path)
+
+
 @contextlib.contextmanager
-def _output(path: Path | None) -> Iterator[TextIO]:
+def _output(report_file: _Report | None) -> Iterator[TextIO]:
     """Where the report goes. File names that are not UTF-8 (decoded with
     surrogateescape) are written back as their own bytes, never an encoding error."""
-    if path is None:
+    if report_file is None:
         with contextlib.suppress(AttributeError, ValueError):
             sys.stdout.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
         yield sys.stdout
         return
     buf = io.StringIO()
     yield buf
-    path.write_bytes(buf.getvalue().encode("utf-8", "surrogateescape"))
+    report_file.write(buf.getvalue())
 
 
 def run_check(paths: list[Path], opts: dict[str, Any]) -> int:
@@ -70,6 +102,24 @@ def run_check(paths: list[Path], opts: dict[str, Any]) -> int:
     except ConfigError as exc:
         click.echo(f"pipelint: error: {exc}", err=True)
         return 2
+    report_file = None
+    if opts.get("output_file") is not None:  # checked before anything is written
+        try:
+            report_file = _Report(opts["output_file"])
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            click.echo(f"pipelint: error: cannot write {opts['output_file']}: {reason}", err=True)
+            return 2
+    try:
+        return _run_check(paths, opts, config, report_file)
+    finally:
+        if report_file is not None:
+            report_file.abandon()
+
+
+def _run_check(
+    paths: list[Path], opts: dict[str, Any], config: Config, report_file: _Report | None
+) -> int:
     fmt = opts.get("output_format") or os.environ.get("PIPELINT_OUTPUT_FORMAT") or "full"
     if not (opts.get("fix") or opts.get("diff")) and fmt not in ("json", "sarif"):
         config = config.with_overrides(fix_edits=False)  # only applicability and message shown
@@ -100,7 +150,7 @@ def run_check(paths: list[Path], opts: dict[str, Any]) -> int:
         result, texts[name] = stdin_result  # code frames show the stdin text
     else:
         result = run(paths or [Path(".")], config, options)
-    with _output(opts.get("output_file")) as out:
+    with _output(report_file) as out:
         if options.diff:
             for d in result.diffs:
                 out.write(d)
