@@ -2,7 +2,7 @@
 
 ``pipelint PATHS`` is ``pipelint check PATHS``. Exit codes as ruff: 0 clean,
 1 findings (or a diff / fixes with ``--exit-non-zero-on-fix``), 2 usage or
-internal error.
+internal error (RP902 included), 130 interrupted, 143 terminated.
 """
 
 from __future__ import annotations
