@@ -54,17 +54,24 @@ def pipelint(
     input: bytes | None = None,
     timeout: float = 60,
     cache: bool = False,
+    prelude: str = "",
 ) -> subprocess.CompletedProcess[bytes]:
     """``python -m pipelint check ARGS`` in ``cwd`` (concise output unless ARGS say
-    otherwise); ``as_user``: held to permission bits even when run by root."""
+    otherwise); ``as_user``: held to permission bits even when run by root;
+    ``prelude``: Python run first in the same process (to break pipelint on purpose;
+    the workers it forks inherit it)."""
     prefix = require_unprivileged() if as_user else ()
     env = {**os.environ, "CI": "1"}
     env.pop("PIPELINT_OUTPUT_FORMAT", None)
     extra = [] if cache else ["--no-cache"]
     if not any(a.startswith("--output-format") for a in args):
         extra += ["--output-format", "concise"]
+    main = ["-m", "pipelint"]
+    if prelude:
+        script = f"{prelude}\nimport sys\nfrom pipelint.cli import main\nsys.argv[0] = 'pipelint'\nmain()\n"
+        main = ["-c", script]
     return subprocess.run(
-        [*prefix, sys.executable, "-m", "pipelint", "check", *extra, *args],
+        [*prefix, sys.executable, *main, "check", *extra, *args],
         cwd=cwd,
         env=env,
         input=input if input is not None else b"",

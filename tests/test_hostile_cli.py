@@ -5,28 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-FLAGGED = 'import redis\n\nr = redis.Redis()\n\n\ndef f():\n    r.get("a")\n    r.get("b")\n'
-
-
-def pipelint(
-    cwd: Path, *args: str, input: bytes | None = None
-) -> subprocess.CompletedProcess[bytes]:
-    env = {**os.environ, "CI": "1"}
-    env.pop("PIPELINT_OUTPUT_FORMAT", None)
-    return subprocess.run(
-        [sys.executable, "-m", "pipelint", "check", "--no-cache", *args],
-        cwd=cwd,
-        env=env,
-        input=input if input is not None else b"",
-        capture_output=True,
-        timeout=120,
-    )
+from tests.hostile_support import FLAGGED, pipelint
 
 
 @pytest.fixture()
@@ -68,7 +51,8 @@ def test_stdin_diff_of_a_file_that_does_not_parse_is_not_clean(project: Path) ->
 
 def test_stdin_full_format_shows_the_stdin_text_not_the_file_on_disk(project: Path) -> None:
     (project / "app" / "editor.py").write_text("ON DISK 1\nON DISK 2\nON DISK 3\nON DISK 4\n" * 3)
-    res = pipelint(project, "--stdin-filename", "app/editor.py", input=FLAGGED.encode())
+    full = ("--output-format", "full")
+    res = pipelint(project, "--stdin-filename", "app/editor.py", *full, input=FLAGGED.encode())
     assert res.returncode == 1
     out = res.stdout.decode()
     assert "ON DISK" not in out
@@ -122,7 +106,7 @@ def test_noqa_with_no_valid_code_silences_nothing() -> None:
 
 
 def test_devices_and_fifos_named_are_reported_not_passed(project: Path) -> None:
-    res = pipelint(project, "--output-format", "concise", "/dev/null")
+    res = pipelint(project, "/dev/null")
     assert res.returncode == 1
     assert b"/dev/null:1:1: RP901 not a regular file (a character device)" in res.stdout
     assert b"All checks passed" not in res.stdout

@@ -3,9 +3,6 @@ files, a real parser crash in a worker, real CLI runs in the pool and in-process
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -13,8 +10,7 @@ import pytest
 
 from pipelint.checker import check_source
 from pipelint.config import Config
-
-FLAGGED = 'import redis\n\nr = redis.Redis()\n\n\ndef f():\n    r.get("a")\n    r.get("b")\n'
+from tests.hostile_support import FLAGGED, findings, pipelint
 
 
 def deep(kind: str, n: int) -> str:
@@ -88,26 +84,6 @@ def test_file_size_limit() -> None:
 
 
 # ---- end to end ---------------------------------------------------------------------
-def pipelint(
-    cwd: Path, *args: str, prelude: str = "", timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """``python -m pipelint check ...``; ``prelude`` runs first in the same process
-    (to break pipelint on purpose), so the workers it forks inherit it too."""
-    env = {**os.environ, "CI": "1"}
-    env.pop("PIPELINT_OUTPUT_FORMAT", None)
-    script = (
-        prelude + "\nimport sys\nfrom pipelint.cli import main\nsys.argv[0] = 'pipelint'\nmain()\n"
-    )
-    return subprocess.run(
-        [sys.executable, "-c", script, "check", "--no-cache", "--output-format", "concise", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 @pytest.fixture()
 def project(tmp_path: Path) -> Path:
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
@@ -118,22 +94,13 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _findings(out: str) -> dict[str, set[str]]:
-    found: dict[str, set[str]] = {}
-    for line in out.splitlines():
-        if line.startswith("app/"):
-            path, _row, _col, rest = line.split(":", 3)
-            found.setdefault(path, set()).add(rest.split()[0])
-    return found
-
-
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_deep_file_does_not_sink_the_run(project: Path, jobs: str) -> None:
     (project / "app" / "deep.py").write_text(deep("and", 100_000))
     (project / "app" / "chain.py").write_text(deep("plus", 10_000))
     res = pipelint(project, "--jobs", jobs, "app", timeout=60)
-    assert res.returncode == 2, res.stdout + res.stderr  # RP902: pipelint could not analyse
-    found = _findings(res.stdout)
+    assert res.returncode == 2, res.stderr  # RP902: pipelint could not analyse
+    found = findings(res.stdout)
     assert found.pop("app/deep.py") == {"RP902"}
     assert found.pop("app/chain.py") == {"RP902"}
     assert found == {f"app/m{i}.py": {"RP101"} for i in range(10)}
@@ -151,11 +118,11 @@ def test_a_worker_that_dies_is_replaced_and_the_file_reported(project: Path) -> 
         """
     )
     res = pipelint(project, "--jobs", "2", "app", prelude=no_screen, timeout=60)
-    assert res.returncode == 2, res.stdout + res.stderr
-    found = _findings(res.stdout)
+    assert res.returncode == 2, res.stderr
+    found = findings(res.stdout)
     for name in ("app/crash.py", "app/crash2.py"):
         assert found.pop(name) == {"RP902"}
-    assert "worker process died on this file (killed by SIGSEGV)" in res.stdout
+    assert b"worker process died on this file (killed by SIGSEGV)" in res.stdout
     assert found == {f"app/m{i}.py": {"RP101"} for i in range(10)}
 
 
@@ -170,21 +137,21 @@ def test_a_deep_project_module_cannot_crash_the_index(project: Path) -> None:
         "from app.conn import client\n\n\ndef f():\n    client.get('a')\n    client.get('b')\n"
     )
     res = pipelint(project, "--jobs", "1", "app/use.py", "app/m0.py", timeout=60)
-    assert res.returncode == 1, res.stdout + res.stderr
-    assert _findings(res.stdout) == {"app/m0.py": {"RP101"}}
+    assert res.returncode == 1, res.stderr
+    assert findings(res.stdout) == {"app/m0.py": {"RP101"}}
 
 
 def test_limits_from_pyproject_and_the_command_line(project: Path) -> None:
     (project / "app" / "big.py").write_text(FLAGGED + "x = 1\n" * 5000)
     res = pipelint(project, "--max-file-size", "20KB", "app/big.py")
-    assert res.returncode == 2 and "RP902 not analysed: the file is" in res.stdout
+    assert res.returncode == 2 and b"RP902 not analysed: the file is" in res.stdout
     (project / "pyproject.toml").write_text('[tool.pipelint]\nmax-file-size = "20KB"\n')
     res = pipelint(project, "app/big.py")
-    assert res.returncode == 2 and "max-file-size (20,000 bytes)" in res.stdout
+    assert res.returncode == 2 and b"max-file-size (20,000 bytes)" in res.stdout
     res = pipelint(project, "--max-file-size", "1MB", "app/big.py")
-    assert res.returncode == 1 and "RP101" in res.stdout
+    assert res.returncode == 1 and b"RP101" in res.stdout
     (project / "pyproject.toml").write_text("[tool.pipelint]\nmax-nesting = 5000\n")
     res = pipelint(project, "app/big.py")
-    assert res.returncode == 2 and "max-nesting must be between 1 and 1000" in res.stderr
+    assert res.returncode == 2 and b"max-nesting must be between 1 and 1000" in res.stderr
     res = pipelint(project, "--max-nesting", "0", "app/m1.py")
-    assert res.returncode == 2 and "--max-nesting" in res.stderr
+    assert res.returncode == 2 and b"--max-nesting" in res.stderr
