@@ -126,3 +126,28 @@ def test_existing_foreign_version_folder_is_not_adopted(tmp_path: Path) -> None:
     cache.clean(force=True)
     assert (theirs / "report.txt").read_text() == "theirs"
     assert not (theirs / MARKER_NAME).exists()
+
+
+def test_cache_goes_to_the_cwd_project_root_never_beside_checked_paths(tmp_path: Path) -> None:
+    """Issue 18, item 4: no pyproject anywhere; checking ``../other/pkg/a.py`` must not
+    write into ``../other``. The cache goes where ruff puts its own: the working
+    directory's project root."""
+    work = tmp_path / "work"
+    work.mkdir()
+    other = tmp_path / "other" / "pkg"
+    other.mkdir(parents=True)
+    (other / "a.py").write_text(SOURCE)
+    before = _tree_snapshot(tmp_path / "other")
+    res = _pipelint(work, "../other/pkg/a.py")
+    assert res.returncode == 1, res.stderr
+    assert _tree_snapshot(tmp_path / "other") == before
+    assert (work / ".pipelint_cache" / ("v" + pipelint.__version__) / MARKER_NAME).exists()
+    # from a subfolder of a project: the project's root, not the subfolder
+    project = tmp_path / "proj"
+    (project / "sub").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    res = _pipelint(project / "sub", str(other / "a.py"))
+    assert res.returncode == 1, res.stderr
+    assert (project / ".pipelint_cache").is_dir()
+    assert not (project / "sub" / ".pipelint_cache").exists()
+    assert _tree_snapshot(tmp_path / "other") == before

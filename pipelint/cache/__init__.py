@@ -41,7 +41,7 @@ from typing import Any
 import pipelint
 from pipelint.diagnostics import Diagnostic, Edit, FileResult, Fix, Location
 
-__all__ = ["Cache", "result_to_json", "result_from_json", "catalog_hash"]
+__all__ = ["Cache", "default_cache_dir", "result_to_json", "result_from_json", "catalog_hash"]
 
 MAGIC = b"pipelint-cache 1\n"
 #: Written into every version directory the cache creates; proof that it is ours.
@@ -53,6 +53,18 @@ _ENTRY = re.compile(r"[0-9a-f]{40}")
 _SHARD = re.compile(r"[0-9a-f]{2}")
 MAX_AGE_DAYS = 14
 _CLEAN_INTERVAL = 24 * 3600
+
+
+def default_cache_dir(cwd: Path | None = None) -> Path:
+    """``.pipelint_cache`` in the project root found from the working directory (the
+    folder of the nearest ``pyproject.toml`` at or above it, else the working directory
+    itself), as ruff places its cache: never beside the files being checked, which
+    may be anywhere (``pipelint check ../other/pkg/a.py``)."""
+    from pipelint.config import find_pyproject
+
+    cwd = (cwd or Path.cwd()).resolve()
+    pyproject = find_pyproject(cwd)
+    return (pyproject.parent if pyproject is not None else cwd) / ".pipelint_cache"
 
 
 def catalog_hash() -> str:

@@ -5,6 +5,7 @@ rule becomes RP902 for that file only."""
 from __future__ import annotations
 
 import io
+import os
 import re
 import tokenize
 import traceback
@@ -17,6 +18,8 @@ from pipelint.config import Config
 from pipelint.diagnostics import Diagnostic, FileResult, Location
 
 if TYPE_CHECKING:
+    import ast
+
     import libcst as cst
 
     from pipelint.checker.context import FileContext
@@ -32,6 +35,7 @@ __all__ = [
     "check_source",
     "decode_source",
     "DecodeError",
+    "unreadable",
     "enabled_rules",
     "TIMINGS",
 ]
@@ -40,7 +44,7 @@ __all__ = [
 TIMINGS: dict[str, float] = {"parse": 0.0, "analysis": 0.0}
 
 _NOQA = re.compile(
-    r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*))?",
+    r"#\s*noqa(?P<colon>\s*:\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*)?)?",
     re.IGNORECASE,
 )
 _IGNORE = re.compile(r"#\s*pipelint:\s*ignore(?:\[(?P<codes>[^\]]*)\])?")
@@ -87,17 +91,18 @@ def check_file(
     display: str | None = None,
 ) -> tuple[FileResult, str | None]:
     """Check a file on disk; returns the result and the decoded source (None if unreadable)."""
+    from pipelint.discovery.read import read_regular
+
     display = display if display is not None else str(path)
     try:
-        data = path.read_bytes()
+        data = read_regular(path)
     except FileNotFoundError:
-        return _unreadable(
-            display, "file not found (it may have been removed during the run)"
-        ), None
-    except IsADirectoryError:
-        return _unreadable(display, "is a directory"), None
+        message = "file not found (it may have been removed during the run)"
+        if os.path.islink(path):
+            message = "cannot read file: broken symbolic link"
+        return unreadable(display, message), None
     except OSError as exc:
-        return _unreadable(display, f"cannot read file: {exc.strerror or exc}"), None
+        return unreadable(display, f"cannot read file: {exc.strerror or exc}"), None
     return check_data(path, data, config, project, display)
 
 
@@ -120,7 +125,8 @@ def check_data(
     return check_source(path, source, config, project, display), source
 
 
-def _unreadable(display: str, message: str) -> FileResult:
+def unreadable(display: str, message: str) -> FileResult:
+    """The result of a file that could not be read: RP901 with ``message``."""
     return FileResult(display, [_meta("RP901", message, display, Location(1, 1))])
 
 
@@ -134,9 +140,19 @@ def check_source(
 ) -> FileResult:
     import libcst as cst
 
+    from pipelint.checker.limits import nesting_message, screen
+
     display = display if display is not None else str(path)
     result = FileResult(display, lines=source.count("\n") + 1)
     t0 = perf_counter()
+    # never hand LibCST what makes it crash or take quadratic time (see limits.py)
+    refusal, tree = screen(source, config.max_file_size, config.max_nesting)
+    if refusal is not None:
+        if refusal.code != "RP900" or config.enabled("RP900", path):
+            result.diagnostics.append(
+                _meta(refusal.code, refusal.message, display, refusal.location)
+            )
+        return result
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
@@ -144,14 +160,22 @@ def check_source(
             loc, message = _syntax_error(source, exc)
             result.diagnostics.append(_meta("RP900", message, display, loc))
         return result
-    except (RecursionError, MemoryError, ValueError) as exc:
+    except RecursionError:  # valid Python (it passed the screen) nested too deeply
+        message = nesting_message(None, config.max_nesting)
+        result.diagnostics.append(_meta("RP902", message, display, Location(1, 1)))
+        return result
+    except MemoryError:
+        message = "not analysed: out of memory while parsing; exclude the file"
+        result.diagnostics.append(_meta("RP902", message, display, Location(1, 1)))
+        return result
+    except ValueError as exc:
         result.diagnostics.append(_meta("RP900", f"cannot parse: {exc}", display, Location(1, 1)))
         return result
     t1 = perf_counter()
     TIMINGS["parse"] += t1 - t0
     result.parsed = True
     try:
-        _analyse(path, source, module, config, project, display, rules, result)
+        _analyse(path, source, module, config, project, display, rules, result, tree)
     finally:
         TIMINGS["analysis"] += perf_counter() - t1
     return result
@@ -166,6 +190,7 @@ def _analyse(
     display: str,
     rules: Sequence[Rule] | None,
     result: FileResult,
+    tree: ast.Module | None = None,
 ) -> None:
     from pipelint.analysis.runs import analyze
     from pipelint.checker.context import FileContext
@@ -186,7 +211,7 @@ def _analyse(
             index, config.client_names, project.lookup if project is not None else None
         )
         analysis = analyze(index, resolver)
-        ctx = FileContext(path, display, source, module, config, index, resolver, analysis)
+        ctx = FileContext(path, display, source, module, config, index, resolver, analysis, tree)
     except Exception as exc:  # noqa: BLE001 - a bug in the analysis must not stop the run
         result.diagnostics.append(_internal(display, "analysis", exc))
         return
@@ -250,6 +275,8 @@ def _apply_noqa(diag: Diagnostic, ctx: FileContext) -> None:
             if m is None:
                 continue
             codes = m.group("codes")
+            if codes is None and pattern is _NOQA and m.group("colon"):
+                continue  # a colon but no valid code after it (XYZ): not a bare one
             if codes is None or any(
                 diag.code.startswith(c.strip().upper())
                 for c in re.split(r"[,\s]+", codes)

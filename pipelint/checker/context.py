@@ -38,6 +38,8 @@ class FileContext:
     index: ScopeIndex
     resolver: Resolver
     analysis: Analysis
+    #: the same source parsed by Python's ``ast`` (by the limits' screen), if it was
+    ast_module: Any = None
 
     @cached_property
     def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
@@ -181,7 +183,7 @@ class _Positions(Mapping[cst.CSTNode, CodeRange]):
 
             starts: dict[cst.CSTNode, int] = {}
             try:
-                tree = ast.parse(self.ctx.source)
+                tree = self.ctx.ast_module or ast.parse(self.ctx.source)
                 _pair(self.ctx.module.body, tree.body, starts, self._ranges)
             except Exception:  # noqa: BLE001 - any doubt: the whole-module path
                 starts = {}

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipelint.config import Config
 from pipelint.diagnostics import Diagnostic, FileResult
@@ -51,9 +51,9 @@ class RunOptions:
     fix: bool = False
     unsafe_fixes: bool = False
     diff: bool = False
-    jobs: int = 1  # 0: one per core
+    jobs: int = 1  # 0: one per core; never more than the cores or the files
     cache: bool = False  # the CLI turns it on unless --no-cache
-    cache_dir: Path | None = None  # default: <project root>/.pipelint_cache
+    cache_dir: Path | None = None  # default: .pipelint_cache in the cwd's project root
     # False: parse and analyse every file (tests and bench; env PIPELINT_NO_PREFILTER=1)
     prefilter: bool = field(default_factory=lambda: not os.environ.get("PIPELINT_NO_PREFILTER"))
     progress: bool | None = None  # None: on a terminal outside CI, for long runs
@@ -90,7 +90,7 @@ class RunResult:
 
 def _display(path: Path, cwd: Path, resolved: Path | None = None) -> str:
     try:
-        return (resolved or path.resolve()).relative_to(cwd).as_posix()
+        return (resolved or Path(os.path.realpath(path))).relative_to(cwd).as_posix()
     except ValueError:
         return str(path)
 
@@ -108,7 +108,7 @@ def _project(config: Config) -> ProjectIndex:
     if project is None:
         project = ProjectIndex(client_names=config.client_names)
         project.add_root(config.root)
-        if (config.root / "src").is_dir():
+        if os.path.isdir(config.root / "src"):
             project.add_root(config.root / "src")
         _PROJECTS[key] = project
     for root in _ROOTS:
@@ -165,19 +165,48 @@ def _pool_map(
     options: RunOptions,
     jobs: int,
 ) -> Iterator[tuple[int, FileResult, float, float]]:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    """``_work`` on every task in ``jobs`` worker processes (``pipelint.checker.pool``):
+    a worker that dies is replaced and the file it was on is reported (RP902), the
+    other files' results are kept; an interrupt stops every worker at once."""
+    from pipelint.checker.pool import run_pool
 
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
     chunk = max(1, min(16, len(tasks) // (jobs * 8)))
-    with ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=ctx,
-        initializer=_init_worker,
-        initargs=(config, options, list(_ROOTS)),
-    ) as pool:
-        yield from pool.map(_work, tasks, chunksize=chunk)
+    yield from run_pool(
+        tasks,
+        _work,
+        jobs,
+        _init_worker,
+        (config, options, list(_ROOTS)),
+        crashed=_crashed,
+        failed=_failed,
+        chunk=chunk,
+    )
+
+
+def _crashed(
+    task: tuple[int, Path, str, bytes], reason: str
+) -> tuple[int, FileResult, float, float]:
+    index, _path, display, _data = task
+    message = (
+        f"not analysed: pipelint's worker process died on this file ({reason}); "
+        "the other files were checked (please report this)"
+    )
+    return index, FileResult(display, [_rp902(display, message)]), 0.0, 0.0
+
+
+def _failed(
+    task: tuple[int, Path, str, bytes], failure: Any
+) -> tuple[int, FileResult, float, float]:
+    index, _path, display, _data = task
+    message = f"internal error: {failure.message} (please report this)"
+    return index, FileResult(display, [_rp902(display, message)]), 0.0, 0.0
+
+
+def _rp902(display: str, message: str) -> Diagnostic:
+    from pipelint.diagnostics import Location
+
+    loc = Location(1, 1)
+    return Diagnostic("RP902", message, display, loc, loc, noqa_row=1)
 
 
 def _show_progress(options: RunOptions, total: int) -> bool:
@@ -218,7 +247,8 @@ class _Progress:
 
 # ---- the run ------------------------------------------------------------------------
 def run(paths: list[Path], config: Config, options: RunOptions) -> RunResult:
-    from pipelint.checker import DecodeError, check_data, check_file, decode_source
+    from pipelint.checker import DecodeError, check_data, check_file, decode_source, unreadable
+    from pipelint.discovery.read import NotRegularFileError, read_regular
     from pipelint.prefilter import ProjectGraph, import_roots
 
     t0 = perf_counter()
@@ -226,9 +256,10 @@ def run(paths: list[Path], config: Config, options: RunOptions) -> RunResult:
     out = RunResult(unsafe_fixes=options.unsafe_fixes)
     items = list(discover(paths, config))
     t_discovery = perf_counter()
-    resolved = [i.resolved or i.path.resolve() for i in items]
+    resolved = [i.resolved or Path(os.path.realpath(i.path)) for i in items]
     roots = import_roots(
-        config.root, [r for i, r in zip(items, resolved, strict=True) if not i.missing]
+        config.root,
+        [r for i, r in zip(items, resolved, strict=True) if not (i.missing or i.problem)],
     )
     _ROOTS[:] = roots
     graph = ProjectGraph(roots, config.client_names)
@@ -238,12 +269,23 @@ def run(paths: list[Path], config: Config, options: RunOptions) -> RunResult:
     for k, item in enumerate(items):
         display = _display(item.path, cwd, resolved[k])
         displays.append(display)
-        out.files += 1
+        if item.problem is not None:  # a link loop, an unlistable directory...
+            out.files += 1
+            results[k] = unreadable(display, item.problem)
+            continue
         try:
-            data = item.path.read_bytes()
-        except OSError:
+            data = read_regular(item.path)
+        except NotRegularFileError:
+            if not item.explicit:
+                continue  # a FIFO or a device met while walking: not a source file
+            out.files += 1
             results[k] = check_file(item.path, config, None, display)[0]
             continue
+        except OSError:
+            out.files += 1
+            results[k] = check_file(item.path, config, None, display)[0]
+            continue
+        out.files += 1
         try:
             text = decode_source(data)
         except DecodeError:
@@ -266,9 +308,9 @@ def run(paths: list[Path], config: Config, options: RunOptions) -> RunResult:
     cache = None
     digest = ""
     if options.cache and not (options.fix or options.diff) and kept:
-        from pipelint.cache import Cache, catalog_hash
+        from pipelint.cache import Cache, catalog_hash, default_cache_dir
 
-        directory = options.cache_dir or (config.root / ".pipelint_cache")
+        directory = options.cache_dir or default_cache_dir()
         cache = Cache(directory, f"{config.fingerprint()}-{catalog_hash()}")
         digest = graph.digest()
     tasks: list[tuple[int, Path, str, bytes]] = []
@@ -285,8 +327,10 @@ def run(paths: list[Path], config: Config, options: RunOptions) -> RunResult:
         tasks.append((k, path, displays[k], data))
     t_cache = perf_counter()
 
-    jobs = options.jobs if options.jobs > 0 else default_jobs()
-    jobs = min(jobs, len(tasks))
+    # never more workers than cores or files: --jobs 1000 on 1000 files once meant
+    # 1000 processes, each importing LibCST, for 2 s of work
+    cores = default_jobs()
+    jobs = min(options.jobs if options.jobs > 0 else cores, cores, len(tasks))
     parse_t = analysis_t = 0.0
     progress = _Progress(len(tasks)) if _show_progress(options, len(tasks)) else None
     try:
@@ -340,7 +384,7 @@ def run(paths: list[Path], config: Config, options: RunOptions) -> RunResult:
 def _merge(out: RunResult, results: Sequence[FileResult | None], kept: list[Path]) -> None:
     by_path = {str(p) for p in kept}
     for res in results:
-        if res is None:  # pragma: no cover - every index is filled above
+        if res is None:  # a FIFO or device met while walking: skipped
             continue
         out.parsed += int(res.parsed)
         out.lines += res.lines

@@ -2,11 +2,13 @@
 
 ``pipelint PATHS`` is ``pipelint check PATHS``. Exit codes as ruff: 0 clean,
 1 findings (or a diff / fixes with ``--exit-non-zero-on-fix``), 2 usage or
-internal error.
+internal error (RP902 included), 130 interrupted, 143 terminated.
 """
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -50,7 +52,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, readable=False))
 @click.option("--select", multiple=True, help="Rule codes or prefixes to enable (comma-separated).")
 @click.option(
     "--extend-select", multiple=True, help="Codes to enable in addition to the selected ones."
@@ -94,10 +96,31 @@ def cli() -> None:
     help="Include suppressed findings (SARIF: with suppressions).",
 )
 @click.option(
-    "-j", "--jobs", type=int, default=None, help="Worker processes (default: number of cores)."
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Worker processes (0, the default: one per core; never more than the cores).",
+)
+@click.option(
+    "--max-file-size",
+    callback=lambda ctx, param, value: _limit(value, "size"),
+    help='Report larger files instead of analysing them (bytes, or e.g. "5MB"; default 2MB).',
+)
+@click.option(
+    "--max-nesting",
+    type=int,
+    callback=lambda ctx, param, value: _limit(value, "nesting"),
+    help="Report files with expressions nested deeper instead of analysing them "
+    "(default 500, at most 1000).",
 )
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
-@click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Cache directory.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, readable=False),
+    default=None,
+    help="Cache directory (one that cannot be used: no caching).",
+)
 @click.option(
     "--progress", is_flag=True, help="Show a progress bar even when stderr is not a terminal."
 )
@@ -120,6 +143,19 @@ def rule(code: str | None, all_: bool, output_format: str) -> None:
     sys.exit(run_rule(code, all_, output_format))
 
 
+def _limit(value: Any, kind: str) -> int | None:
+    if value is None:
+        return None
+    from pipelint.config import ConfigError, parse_nesting, parse_size
+
+    try:
+        if kind == "size":
+            return parse_size(int(value) if value.strip().isdigit() else value)
+        return parse_nesting(value)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def _attach_bench() -> None:
     """Add ``pipelint bench`` (with ``bench lint``); called on first use of ``bench`` so
     that ``pipelint check`` never imports the benchmarks."""
@@ -133,13 +169,31 @@ def _attach_bench() -> None:
     cli.add_command(bench)
 
 
+class Terminated(BaseException):
+    """SIGTERM: the run stops as on Ctrl-C (nothing more is written), exit 143."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main() -> None:
+    """The ``pipelint`` command. Ctrl-C (SIGINT) exits 130 and SIGTERM 143, as other
+    tools do, once the workers are stopped; nothing is written after the signal."""
+    with contextlib.suppress(ValueError):  # not the main thread: leave it alone
+        signal.signal(signal.SIGTERM, _terminated)
     try:
-        cli.main(prog_name="pipelint")
+        rv = cli.main(prog_name="pipelint", standalone_mode=False)
     except SystemExit:
         raise
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, click.Abort):  # click turns Ctrl-C into Abort
         sys.exit(130)
+    except Terminated:
+        sys.exit(143)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - never a traceback on user input
         click.echo(f"pipelint: error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(2)
+    sys.exit(rv if isinstance(rv, int) else 0)

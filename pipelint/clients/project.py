@@ -37,7 +37,7 @@ def module_name_for(path: Path) -> tuple[str, Path]:
 @functools.lru_cache(maxsize=4096)
 def _package_of(directory: Path) -> tuple[tuple[str, ...], Path]:
     """(package parts, import root) of a directory; memoised, one stat per directory."""
-    if not (directory / "__init__.py").exists() or directory.parent == directory:
+    if not os.path.exists(directory / "__init__.py") or directory.parent == directory:
         return (), directory
     parent_parts, root = _package_of(directory.parent)
     return (*parent_parts, directory.name), root
@@ -62,7 +62,7 @@ class ProjectIndex:
         if root in self._seen_roots:
             return
         self._seen_roots.add(root)
-        resolved = root.resolve()
+        resolved = Path(os.path.realpath(root))
         if resolved not in self.roots:
             self.roots.append(resolved)
 
@@ -70,7 +70,7 @@ class ProjectIndex:
         rel = Path(*module.split("."))
         for root in self.roots:
             for candidate in (root / rel.with_suffix(".py"), root / rel / "__init__.py"):
-                if candidate.is_file():
+                if os.path.isfile(candidate):
                     return candidate
         return None
 
@@ -134,11 +134,17 @@ class ProjectIndex:
         return None
 
     def _load(self, path: Path, module: str) -> _Module:
+        from pipelint.discovery.read import read_regular
+
         try:
-            data = path.read_bytes()
+            data = read_regular(path)  # never a FIFO: it would block the run
         except OSError:
             return _Module(None)
         if not REDIS_IMPORT_RE.search(data) and b"from ." not in data and b"import " not in data:
+            return _Module(None)
+        from pipelint.checker.limits import parseable
+
+        if not parseable(data):  # too big or too deep for LibCST: it could crash the run
             return _Module(None)
         try:
             tree = cst.parse_module(data)

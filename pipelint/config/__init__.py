@@ -2,7 +2,8 @@
 
 Keys (kebab-case as in ruff, snake_case accepted): ``select``, ``ignore``,
 ``extend-select``, ``per-file-ignores``, ``exclude``, ``extend-exclude``,
-``client-names``, ``target`` ("standalone" | "cluster").
+``client-names``, ``target`` ("standalone" | "cluster"), ``max-file-size`` (bytes, or
+a string such as "5MB"), ``max-nesting`` (see ``pipelint.checker.limits``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import os
+import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,7 +23,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Config", "ConfigError", "load_config", "find_pyproject", "DEFAULT_EXCLUDE"]
+__all__ = [
+    "Config",
+    "ConfigError",
+    "load_config",
+    "find_pyproject",
+    "parse_size",
+    "parse_nesting",
+    "DEFAULT_EXCLUDE",
+]
 
 DEFAULT_EXCLUDE = (
     ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".mypy_cache", ".nox",
@@ -31,8 +42,18 @@ DEFAULT_EXCLUDE = (
 
 _KEYS = {
     "select", "ignore", "extend-select", "per-file-ignores", "exclude", "extend-exclude",
-    "client-names", "target", "preview",
+    "client-names", "target", "preview", "max-file-size", "max-nesting",
 }  # fmt: skip
+
+#: Files larger than this are reported (RP902), not parsed: LibCST needs about 350
+#: times a file's size in memory (2 MB: some 700 MB).
+DEFAULT_MAX_FILE_SIZE = 2_000_000
+#: Expressions nested deeper than this are reported (RP902), not parsed; real code
+#: stays under 30 (56 projects on Redis); LibCST's time grows with its square.
+DEFAULT_MAX_NESTING = 500
+MAX_NESTING_CEILING = 1000
+_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2,
+          "gib": 1024**3}  # fmt: skip
 
 
 class ConfigError(Exception):
@@ -50,6 +71,8 @@ class Config:
     extend_exclude: tuple[str, ...] = ()
     client_names: tuple[str, ...] = ()
     target: str = "standalone"
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    max_nesting: int = DEFAULT_MAX_NESTING
     # not a setting: whether fixes need their edits (False when nothing reads them:
     # text output without --fix/--diff), which saves building them
     fix_edits: bool = True
@@ -75,7 +98,8 @@ class Config:
 
     def relative(self, path: Path) -> str:
         try:
-            return path.resolve().relative_to(self.root.resolve()).as_posix()
+            real = Path(os.path.realpath(path))
+            return real.relative_to(os.path.realpath(self.root)).as_posix()
         except ValueError:
             return path.as_posix()
 
@@ -88,6 +112,8 @@ class Config:
             "client_names": self.client_names,
             "target": self.target,
             "fix_edits": self.fix_edits,
+            "max_file_size": self.max_file_size,
+            "max_nesting": self.max_nesting,
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -107,13 +133,13 @@ def _match_path(rel: str, pattern: str) -> bool:
 def find_pyproject(start: Path) -> Path | None:
     """The nearest pyproject.toml at or above ``start`` that has ``[tool.pipelint]``,
     else the nearest pyproject.toml at all."""
-    start = start.resolve()
-    if start.is_file():
+    start = Path(os.path.realpath(start))  # never raises on a link loop
+    if not os.path.isdir(start):
         start = start.parent
     nearest: Path | None = None
     for directory in (start, *start.parents):
         candidate = directory / "pyproject.toml"
-        if candidate.is_file():
+        if os.path.isfile(candidate):  # False, not an error, where it cannot be seen
             nearest = nearest or candidate
             try:
                 if b"[tool.pipelint" in candidate.read_bytes():
@@ -131,15 +157,50 @@ def _codes(value: Any, key: str) -> tuple[str, ...]:
     return tuple(v.strip().upper() for v in value)
 
 
+def parse_size(value: object, key: str = "max-file-size") -> int:
+    """A size in bytes: an integer, or a string such as "5MB", "500KB", "2MiB"."""
+    if isinstance(value, bool):
+        raise ConfigError(f'{key} must be a size in bytes or a string such as "5MB"')
+    if isinstance(value, int):
+        n = value
+    elif isinstance(value, str):
+        m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", value)
+        if m is None or m.group(2).lower() not in _UNITS:
+            raise ConfigError(f'{key} must be a size such as 2000000, "500KB" or "5MB": {value!r}')
+        n = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    else:
+        raise ConfigError(f'{key} must be a size such as 2000000, "500KB" or "5MB"')
+    if n <= 0:
+        raise ConfigError(f"{key} must be positive")
+    return n
+
+
+def parse_nesting(value: object, key: str = "max-nesting") -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{key} must be an integer")
+    if not 1 <= value <= MAX_NESTING_CEILING:
+        raise ConfigError(
+            f"{key} must be between 1 and {MAX_NESTING_CEILING} (deeper expressions crash "
+            f"LibCST's parser): {value}"
+        )
+    return value
+
+
 def load_config(start: Path, explicit: Path | None = None) -> Config:
     path = explicit if explicit is not None else find_pyproject(start)
     if path is None:
-        return Config(root=start.resolve() if start.is_dir() else start.resolve().parent)
+        real = Path(os.path.realpath(start))
+        return Config(root=real if os.path.isdir(real) else real.parent)
+    from pipelint.discovery.read import read_regular
+
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_regular(path).decode("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
-    table = data.get("tool", {}).get("pipelint", {})
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: tool must be a table ([tool]), not {type(tool).__name__}")
+    table = tool.get("pipelint", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.pipelint] must be a table")
     table = {k.replace("_", "-"): v for k, v in table.items()}
@@ -178,4 +239,15 @@ def load_config(start: Path, explicit: Path | None = None) -> Config:
         if table["target"] not in ("standalone", "cluster"):
             raise ConfigError(f'{path}: target must be "standalone" or "cluster"')
         changes["target"] = table["target"]
+    if "max-file-size" in table:
+        changes["max_file_size"] = _at(path, parse_size, table["max-file-size"])
+    if "max-nesting" in table:
+        changes["max_nesting"] = _at(path, parse_nesting, table["max-nesting"])
     return replace(cfg, **changes)
+
+
+def _at(path: Path, parse: Any, value: object) -> Any:
+    try:
+        return parse(value)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

@@ -2,12 +2,20 @@
 
 Files named on the command line are always checked (as ruff does without
 ``--force-exclude``); directories are walked recursively for ``*.py``/``*.pyi``.
+
+Nothing on the file system stops the walk: a path that cannot be examined (a link
+loop, a directory that cannot be listed, a name inside an unreadable directory, a
+FIFO or device named on the command line) becomes a ``Discovered`` with a
+``problem``, reported for that path (RP901); a FIFO or device met while walking is
+skipped (only regular files are read, see ``read.py``); ``.gitignore`` lines that
+do not compile are ignored, as git ignores them.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +23,7 @@ from pathlib import Path
 import pathspec
 
 from pipelint.config import Config
+from pipelint.discovery.read import kind, read_regular
 
 __all__ = ["discover", "Discovered"]
 
@@ -27,6 +36,7 @@ class Discovered:
     explicit: bool  # named on the command line
     missing: bool = False
     resolved: Path | None = None  # path.resolve(), when discovery computed it
+    problem: str | None = None  # why it cannot be read (reported, not read)
 
 
 def _excluded(rel: str, name: str, patterns: tuple[str, ...]) -> bool:
@@ -56,8 +66,8 @@ class _GitIgnores:
             gi = directory / ".gitignore"
             try:
                 if gi.is_file():
-                    lines = gi.read_text(encoding="utf-8", errors="replace").splitlines()
-                    spec = pathspec.PathSpec.from_lines("gitwildmatch", lines)
+                    data = read_regular(gi)
+                    spec = _gitignore_spec(data.decode("utf-8", "replace").splitlines())
             except OSError:
                 spec = None
             self._specs[directory] = spec
@@ -73,7 +83,7 @@ class _GitIgnores:
             if not (directory == self.stop or directory.parent == directory):
                 is_repo = self._git.get(directory)
                 if is_repo is None:
-                    is_repo = self._git[directory] = (directory / ".git").exists()
+                    is_repo = self._git[directory] = os.path.lexists(directory / ".git")
                 if not is_repo:
                     chain = chain + self._specs_for(directory.parent)
             self._chain[directory] = chain
@@ -87,65 +97,122 @@ class _GitIgnores:
         return False
 
 
+def _gitignore_spec(lines: list[str]) -> pathspec.PathSpec | None:
+    """The patterns of a ``.gitignore``; a line that does not compile (``[z-a]``, a
+    trailing ``\\``) is skipped, as git skips it, instead of failing the run."""
+    try:
+        return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    except Exception:  # noqa: BLE001 - pathspec raises several kinds: find the bad lines
+        good = []
+        for line in lines:
+            try:
+                pathspec.PathSpec.from_lines("gitwildmatch", [line])
+            except Exception:  # noqa: BLE001,S112 - a line git would not use either
+                continue
+            good.append(line)
+        try:
+            return pathspec.PathSpec.from_lines("gitwildmatch", good)
+        except Exception:  # noqa: BLE001 - never: each line compiled alone
+            return None
+
+
+def _realpath(path: Path) -> Path:
+    """``path`` with its symbolic links resolved; never raises on a link loop (where
+    ``Path.resolve`` raises ``RuntimeError``), the loop is then left in the path."""
+    return Path(os.path.realpath(path))
+
+
+def _problem(exc: OSError) -> str:
+    return f"cannot read file: {exc.strerror or exc}"
+
+
 def discover(paths: list[Path], config: Config) -> Iterator[Discovered]:
-    root = config.root.resolve()
+    root = _realpath(config.root)
     patterns = config.exclude + config.extend_exclude
     seen: set[Path] = set()
     for given in paths:
-        if not given.exists():
-            yield Discovered(given, True, missing=True)
+        try:
+            st = given.stat()
+        except FileNotFoundError:
+            if os.path.islink(given):  # a dangling link: say so
+                yield Discovered(given, True, problem="cannot read file: broken symbolic link")
+            else:
+                yield Discovered(given, True, missing=True)
             continue
-        if given.is_file():
-            resolved = given.resolve()
+        except OSError as exc:  # a link loop, a name inside an unreadable directory...
+            yield Discovered(given, True, problem=_problem(exc))
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            problem = (
+                None if stat.S_ISREG(st.st_mode) else f"not a regular file ({kind(st.st_mode)})"
+            )
+            resolved = _realpath(given)
             if resolved not in seen:
                 seen.add(resolved)
-                yield Discovered(given, True, resolved=resolved)
+                yield Discovered(given, True, resolved=resolved, problem=problem)
             continue
-        start = given.resolve()
-        stop = root if start == root or root in start.parents else start
-        ignores = _GitIgnores(stop)
-        # resolved directory of each walked directory: files and subdirectories that
-        # are not symlinks resolve to it / name (one lstat instead of a realpath each)
-        resolved_dirs: dict[str, Path] = {}
+        yield from _walk(given, root, patterns, seen)
 
-        def _resolve(
-            base: Path, dirpath: str, name: str, dirs: dict[str, Path] = resolved_dirs
-        ) -> Path:
-            full = base / name
-            if os.path.islink(full):
-                return full.resolve()
-            parent = dirs.get(dirpath)
-            if parent is None:
-                parent = dirs[dirpath] = base.resolve()
-            return parent / name
 
-        def _relative(resolved: Path, full: Path) -> str:
-            try:
-                return resolved.relative_to(root).as_posix()
-            except ValueError:
-                return full.as_posix()
+def _walk(
+    given: Path, root: Path, patterns: tuple[str, ...], seen: set[Path]
+) -> Iterator[Discovered]:
+    start = _realpath(given)
+    stop = root if start == root or root in start.parents else start
+    ignores = _GitIgnores(stop)
+    # resolved directory of each walked directory: files and subdirectories that
+    # are not symlinks resolve to it / name (one lstat instead of a realpath each)
+    resolved_dirs: dict[str, Path] = {}
 
-        for dirpath, dirnames, filenames in os.walk(given):
-            base = Path(dirpath)
-            keep = []
-            for d in sorted(dirnames):
-                full = base / d
-                resolved = _resolve(base, dirpath, d)
-                resolved_dirs[os.path.join(dirpath, d)] = resolved
-                rel = _relative(resolved, full)
-                if _excluded(rel, d, patterns) or ignores.ignored(resolved, True):
-                    continue
-                keep.append(d)
-            dirnames[:] = keep
-            for f in sorted(filenames):
-                if not f.endswith(SUFFIXES):
-                    continue
-                full = base / f
-                resolved = _resolve(base, dirpath, f)
-                rel = _relative(resolved, full)
-                if _excluded(rel, f, patterns):
-                    continue
-                if ignores.ignored(resolved, False) or resolved in seen:
-                    continue
-                seen.add(resolved)
-                yield Discovered(full, False, resolved=resolved)
+    def _resolve(
+        base: Path, dirpath: str, name: str, dirs: dict[str, Path] = resolved_dirs
+    ) -> Path:
+        full = base / name
+        if os.path.islink(full):
+            return _realpath(full)
+        parent = dirs.get(dirpath)
+        if parent is None:
+            parent = dirs[dirpath] = _realpath(base)
+        return parent / name
+
+    def _relative(resolved: Path, full: Path) -> str:
+        try:
+            return resolved.relative_to(root).as_posix()
+        except ValueError:
+            return full.as_posix()
+
+    errors: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(given, onerror=errors.append):
+        yield from _unlistable(errors)
+        base = Path(dirpath)
+        keep = []
+        for d in sorted(dirnames):
+            full = base / d
+            resolved = _resolve(base, dirpath, d)
+            resolved_dirs[os.path.join(dirpath, d)] = resolved
+            rel = _relative(resolved, full)
+            if _excluded(rel, d, patterns) or ignores.ignored(resolved, True):
+                continue
+            keep.append(d)
+        dirnames[:] = keep
+        for f in sorted(filenames):
+            if not f.endswith(SUFFIXES):
+                continue
+            full = base / f
+            resolved = _resolve(base, dirpath, f)
+            rel = _relative(resolved, full)
+            if _excluded(rel, f, patterns):
+                continue
+            if ignores.ignored(resolved, False) or resolved in seen:
+                continue
+            seen.add(resolved)
+            yield Discovered(full, False, resolved=resolved)
+    yield from _unlistable(errors)
+
+
+def _unlistable(errors: list[OSError]) -> Iterator[Discovered]:
+    """Directories ``os.walk`` could not list: reported, never skipped silently."""
+    while errors:
+        exc = errors.pop(0)
+        name = Path(exc.filename) if exc.filename else Path(".")
+        yield Discovered(name, False, problem=f"cannot read directory: {exc.strerror or exc}")

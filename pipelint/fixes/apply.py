@@ -8,11 +8,17 @@ failure is reported as RP902 on that file.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import errno
 import os
+import signal
+import stat
 import tempfile
+import threading
 import tokenize
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,7 +31,14 @@ if TYPE_CHECKING:
     from pipelint.clients.project import ProjectIndex
     from pipelint.config import Config
 
-__all__ = ["fix_source", "fix_text", "apply_fixes", "write_atomic", "MAX_ROUNDS"]
+__all__ = [
+    "fix_source",
+    "fix_text",
+    "apply_fixes",
+    "write_atomic",
+    "NotWritableError",
+    "MAX_ROUNDS",
+]
 
 MAX_ROUNDS = 10
 
@@ -109,15 +122,18 @@ def fix_source(
     display: str,
     options: RunOptions,
 ) -> FileResult:
+    original = result
     current, result, applied, failure = fix_text(
         path, source, result, config, project, display, options.unsafe_fixes
     )
     result.fixes_applied = dict(applied)
+    failures: list[Diagnostic] = []
     if failure is not None:
         loc = Location(1, 1)
-        result.diagnostics.append(
+        failures.append(
             Diagnostic("RP902", f"internal error: {failure}", display, loc, loc, noqa_row=1)
         )
+    result.diagnostics.extend(failures)
     if current == source:
         return result
     if options.diff:
@@ -132,21 +148,26 @@ def fix_source(
         return result
     try:
         write_atomic(path, current)
-        result.fixed_source = current
-    except OSError as exc:
+    except (OSError, UnicodeError, NotWritableError) as exc:
+        # nothing was written: the findings of the file as it is are still there
+        n = sum(applied.values())
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         loc = Location(1, 1)
-        result.diagnostics.append(
-            Diagnostic(
-                "RP901",
-                f"cannot write fixed file: {exc.strerror or exc}",
-                display,
-                loc,
-                loc,
-                noqa_row=1,
-            )
+        message = f"cannot write fixed file: {reason}; {n} fix{'es' if n != 1 else ''} not applied"
+        kept = FileResult(
+            original.path,
+            [*original.diagnostics, *failures],
+            parsed=original.parsed,
+            lines=original.lines,
         )
-        result.fixes_applied = {}
+        kept.diagnostics.append(Diagnostic("RP901", message, display, loc, loc, noqa_row=1))
+        return kept
+    result.fixed_source = current
     return result
+
+
+class NotWritableError(Exception):
+    """The file must not be written (read-only); nothing was changed."""
 
 
 def _encoding(path: Path) -> str:
@@ -159,22 +180,75 @@ def _encoding(path: Path) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` in the file's own encoding (BOM kept) via a temp file and rename,
-    keeping the file's permissions. Newlines are written exactly as in ``text``."""
-    encoding = _encoding(path)
-    data = text.encode(encoding)
-    st = path.stat()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".pipelint-tmp", dir=path.parent)
+    """Write ``text`` over the file ``path`` without ever leaving it half-written.
+
+    - A symbolic link is followed: the file it points to is fixed, the link stays.
+    - A read-only file (no write permission bit, or not writable by us) is not
+      written: ``NotWritableError``.
+    - A file with one name is written to a temporary file beside it and renamed over
+      it (atomic), keeping its permissions and, where allowed, its owner.
+    - A file with several hard links is rewritten in place, so that every name sees
+      the fix (a rename would give this name a new file and leave the others): the
+      space is reserved first, and interrupts are held back until the write is done.
+
+    The text is encoded in the file's own encoding (BOM kept); newlines are written
+    exactly as in ``text``."""
+    target = Path(os.path.realpath(path))
+    st = target.stat()
+    if not stat.S_ISREG(st.st_mode):
+        raise NotWritableError("not a regular file")
+    if not st.st_mode & 0o222 or not os.access(target, os.W_OK):
+        raise NotWritableError(f"file is read-only (mode {stat.S_IMODE(st.st_mode):o})")
+    data = text.encode(_encoding(target))
+    if st.st_nlink > 1:
+        _write_in_place(target, data)
+        return
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".pipelint-tmp", dir=target.parent)
     try:
         with open(fd, "wb", closefd=True) as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, st.st_mode & 0o7777)
-        os.replace(tmp, path)
+        if hasattr(os, "chown"):
+            try:
+                os.chown(tmp, st.st_uid, st.st_gid)
+            except OSError:
+                pass  # not allowed to give it away: it stays ours
+        os.chmod(tmp, st.st_mode & 0o7777)  # after chown, which may clear set-id bits
+        os.replace(tmp, target)
     except BaseException:
         try:
             os.unlink(tmp)
         except OSError:
             pass
         raise
+
+
+def _write_in_place(target: Path, data: bytes) -> None:
+    with _signals_held(), open(target, "r+b") as fh:
+        if len(data) > os.fstat(fh.fileno()).st_size and hasattr(os, "posix_fallocate"):
+            try:  # a full disk fails here, before a byte of the file changed
+                os.posix_fallocate(fh.fileno(), 0, len(data))
+            except OSError as exc:
+                if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP):
+                    raise
+        fh.write(data)
+        fh.truncate()
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM back (delivered on exit) while a file is being rewritten."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not (
+        threading.main_thread()
+    ):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

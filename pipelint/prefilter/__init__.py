@@ -33,6 +33,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelint.discovery.read import read_regular
+
 __all__ = ["ProjectGraph", "client_name_literals", "mentions_redis", "module_name_for"]
 
 _LIB_NAMES = (b"redis", b"valkey", b"aioredis", b"django_redis")
@@ -81,7 +83,7 @@ def _package_of_dir(directory: Path) -> tuple[str, Path]:
     """(dotted package of a directory, its import root): walking up ``__init__.py``."""
     hit = _DIRS.get(directory)
     if hit is None:
-        if directory.parent != directory and (directory / "__init__.py").exists():
+        if directory.parent != directory and os.path.exists(directory / "__init__.py"):
             parent, root = _package_of_dir(directory.parent)
             hit = (f"{parent}.{directory.name}" if parent else directory.name, root)
         else:
@@ -94,7 +96,7 @@ def module_name_for(path: Path, resolved: bool = False) -> tuple[str, Path]:
     """As ``pipelint.clients.project.module_name_for`` (cached per directory, no libcst);
     ``resolved``: the path is already ``resolve()``d."""
     if not resolved:
-        path = path.resolve()
+        path = Path(os.path.realpath(path))
     package, root = _package_of_dir(path.parent)
     if path.stem == "__init__":
         return package, root
@@ -107,12 +109,12 @@ def import_roots(config_root: Path, files: Iterable[Path]) -> list[Path]:
     roots: list[Path] = []
 
     def add(p: Path) -> None:
-        p = p.resolve()
+        p = Path(os.path.realpath(p))
         if p not in roots:
             roots.append(p)
 
     add(config_root)
-    if (config_root / "src").is_dir():
+    if os.path.isdir(config_root / "src"):
         add(config_root / "src")
     for f in files:
         root = module_name_for(f, resolved=True)[1]
@@ -337,8 +339,7 @@ class ProjectGraph:
         data = self._read.get(path)
         if data is None:
             try:
-                with open(path, "rb") as fh:
-                    data = fh.read()
+                data = read_regular(path)  # never a FIFO: it would block the run
             except OSError:
                 return None
             self._read[path] = data
@@ -386,7 +387,7 @@ class ProjectGraph:
 
     def add_file(self, path: Path, data: bytes | None = None, resolved: bool = False) -> Key:
         if not resolved:
-            path = path.resolve()
+            path = Path(os.path.realpath(path))
         spath = str(path)
         if data is not None:
             self._read.setdefault(spath, data)

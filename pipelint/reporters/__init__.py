@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -25,6 +25,9 @@ class ReportOptions:
     show_suppressed: bool = False
     #: the directory the diagnostics' paths are relative to (default: the cwd)
     cwd: Path = field(default_factory=Path.cwd)
+    #: the text of reported files that are not (or not as checked) on disk, by their
+    #: reported path: the source read from stdin (None: it could not be decoded)
+    texts: Mapping[str, str | None] = field(default_factory=dict)
 
 
 Reporter = Callable[[RunResult, TextIO, ReportOptions], None]

@@ -18,9 +18,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import tokenize
 from collections import Counter
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote
 
@@ -71,8 +73,11 @@ def _json_value(obj: Any) -> Any:
 
 
 def to_sarif_json(log: om.SarifLog) -> str:
-    """Serialize a ``sarif_om`` object tree as SARIF JSON."""
-    return json.dumps(_json_value(log), indent=2, ensure_ascii=False)
+    """Serialize a ``sarif_om`` object tree as SARIF JSON. A lone surrogate (a byte of
+    a file name that is not UTF-8, in a message) is written as its JSON escape, so the
+    output is always valid UTF-8."""
+    text = json.dumps(_json_value(log), indent=2, ensure_ascii=False)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 # --------------------------------------------------------------------------- sources
@@ -118,7 +123,7 @@ class _Builder:
         self.cwd = options.cwd.resolve()
         config = options.config
         self.root = (config.root if config is not None else self.cwd).resolve()
-        self.sources = Sources(self.cwd)
+        self.sources = Sources(self.cwd, options.texts)
         reported = list(result.diagnostics)
         if options.show_suppressed:
             reported += result.suppressed
@@ -131,12 +136,13 @@ class _Builder:
 
     # paths
     def _artifact(self, d: Diagnostic) -> om.ArtifactLocation:
-        path = self.sources.path(d).resolve()
+        path = Path(os.path.realpath(self.sources.path(d)))  # no error on a link loop
         try:
             rel = path.relative_to(self.root)
         except ValueError:
             return om.ArtifactLocation(uri=path.as_uri())
-        return om.ArtifactLocation(uri=quote(rel.as_posix()), uri_base_id=SRCROOT)
+        # the file name's own bytes, percent-encoded (it need not be UTF-8)
+        return om.ArtifactLocation(uri=quote(os.fsencode(rel.as_posix())), uri_base_id=SRCROOT)
 
     def _order(self, d: Diagnostic) -> tuple[str, int, int, str, str, int, int]:
         return (

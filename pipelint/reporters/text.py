@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import tokenize
 from collections import Counter
-from pathlib import Path
 from typing import TextIO
 
 from pipelint.checker.runner import RunResult
@@ -102,7 +101,8 @@ def code_frame(d: Diagnostic, lines: list[str]) -> list[str]:
 
 
 def report_full(result: RunResult, out: TextIO, options: ReportOptions | None = None) -> None:
-    sources = Sources(options.cwd if options is not None else Path.cwd())
+    options = options if options is not None else ReportOptions()
+    sources = Sources(options.cwd, options.texts)
     for d in result.diagnostics:
         mark = "[*] " if result.is_fixable(d) else ""
         lines = sources.lines(d)
