@@ -1,0 +1,250 @@
+"""The command recorder: count the round trips a block of code pays to Redis.
+
+>>> with record_round_trips() as rec:
+...     load_dashboard(user_id)
+>>> assert rec.round_trips <= 2, rec.report()
+
+What is recorded: every round trip redis-py's connections make while the recorder is
+active in this thread (and in the asyncio tasks started inside the block), for sync,
+asyncio and cluster clients, their pipelines and transactions, scripts and locks,
+including clients created inside the block. See :mod:`pipelint.testing.hooks` for
+where redis-py is hooked. Connection set-up (HELLO, AUTH, CLIENT SETINFO, SELECT,
+health checks) and cluster discovery are kept apart in :attr:`Recorder.setup_trips`
+and never counted in :attr:`Recorder.round_trips`: whether a block opens a new
+connection depends on the pool, not on the code under test.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from pipelint.testing import hooks
+from pipelint.testing.trips import CallSite, Command, RoundTrip, display_path
+
+__all__ = ["Recorder", "SiteSummary", "record_round_trips"]
+
+#: round trips listed one by one by ``report()`` before "... and N more"
+REPORT_LIMIT = 40
+
+
+@dataclass
+class SiteSummary:
+    """The round trips one call site paid (by ``Recorder.by_site()``)."""
+
+    site: CallSite
+    round_trips: int = 0
+    back_to_back: int = 0
+    repeated: int = 0
+    pipelines: int = 0
+    wait_s: float = 0.0
+    commands: Counter[str] = field(default_factory=Counter)
+    repeated_by: Counter[CallSite] = field(default_factory=Counter)
+
+    def describe(self, cwd: Path | None = None) -> str:
+        names = ", ".join(
+            f"{name} ×{n}" if n > 1 else name for name, n in self.commands.most_common()
+        )
+        trips = f"{self.round_trips} round trip{'s' if self.round_trips != 1 else ''}"
+        text = f"{self.site.display(cwd)}  {names} in {trips}"
+        extra = []
+        if self.pipelines:
+            extra.append(f"{self.pipelines} pipelined")
+        if self.back_to_back:
+            extra.append(f"{self.back_to_back} back to back")
+        if self.repeated:
+            caller, _n = self.repeated_by.most_common(1)[0]
+            extra.append(f"{self.repeated} repeated by {caller.display(cwd)}")
+        if extra:
+            text += f" ({', '.join(extra)})"
+        return text + f", {self.wait_s * 1000:.2f} ms waiting"
+
+
+class Recorder:
+    """Records the round trips redis-py makes while it is active.
+
+    Use it as a context manager (``with`` or ``async with``), or ``start()`` and
+    ``stop()``. ``all_threads=True`` records every thread of the process instead of
+    the calling context (and the asyncio tasks it starts). ``keep=False`` keeps no
+    round trip, only hands each to ``listener`` (a whole test session's trace).
+    """
+
+    def __init__(
+        self,
+        *,
+        all_threads: bool = False,
+        keep: bool = True,
+        listener: Callable[[RoundTrip], None] | None = None,
+    ) -> None:
+        self.all_threads = all_threads
+        self.keep = keep
+        self.listener = listener
+        #: round trips paid by the code, in the order they were sent
+        self.trips: list[RoundTrip] = []
+        #: connection set-up and cluster discovery round trips (not counted)
+        self.setup_trips: list[RoundTrip] = []
+        self._token: Any = None
+        self._recording = False
+        self._lock = threading.Lock()
+
+    # -- life cycle ----------------------------------------------------------------
+
+    @property
+    def recording(self) -> bool:
+        return self._recording
+
+    def start(self) -> Recorder:
+        if self._recording:
+            raise RuntimeError("this recorder is already recording")
+        self._token = hooks.acquire(self, self.all_threads)
+        self._recording = True
+        return self
+
+    def stop(self) -> None:
+        if not self._recording:
+            return
+        self._recording = False
+        token, self._token = self._token, None
+        hooks.release(self, token)
+
+    def __enter__(self) -> Recorder:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Recorder:
+        return self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _add(self, trip: RoundTrip) -> None:
+        if not self._recording:
+            return
+        if self.keep:
+            (self.setup_trips if trip.setup else self.trips).append(trip)
+        if self.listener is not None:
+            with self._lock:
+                self.listener(trip)
+
+    def clear(self) -> None:
+        """Forget what was recorded so far (keeps recording)."""
+        self.trips = []
+        self.setup_trips = []
+
+    # -- numbers -------------------------------------------------------------------
+
+    @property
+    def round_trips(self) -> int:
+        """Round trips paid (set-up excluded)."""
+        return len(self.trips)
+
+    @property
+    def commands(self) -> list[Command]:
+        """Every command sent (set-up excluded), MULTI and EXEC included."""
+        return [c for t in self.trips for c in t.commands]
+
+    @property
+    def command_names(self) -> list[str]:
+        return [name for t in self.trips for name in t.names]
+
+    def count(self, name: str) -> int:
+        """How many ``name`` commands were sent (``"GET"``, ``"SCRIPT EXISTS"``)."""
+        want = name.upper()
+        return sum(1 for n in self.command_names if n == want)
+
+    @property
+    def wait_s(self) -> float:
+        return sum(t.wait_s for t in self.trips)
+
+    @property
+    def back_to_back(self) -> int:
+        return sum(1 for t in self.trips if t.back_to_back)
+
+    def by_site(self) -> list[SiteSummary]:
+        """One summary per call site, most round trips first."""
+        sites: dict[CallSite, SiteSummary] = {}
+        for t in self.trips:
+            s = sites.get(t.site)
+            if s is None:
+                s = sites[t.site] = SiteSummary(t.site)
+            s.round_trips += 1
+            s.back_to_back += t.back_to_back
+            if t.repeated_by is not None:
+                s.repeated += 1
+                s.repeated_by[t.repeated_by] += 1
+            s.pipelines += t.kind() != "command"
+            s.wait_s += t.wait_s
+            s.commands.update(t.names)
+        return sorted(sites.values(), key=lambda s: (-s.round_trips, s.site.file, s.site.line))
+
+    # -- report --------------------------------------------------------------------
+
+    def report(self, limit: int = REPORT_LIMIT, cwd: Path | None = None) -> str:
+        """Round trips grouped by call site (most first), then each round trip."""
+        return "\n".join(self._report_lines(limit, cwd))
+
+    def _report_lines(self, limit: int, cwd: Path | None) -> Iterator[str]:
+        n = self.round_trips
+        commands = sum(len(t.args) for t in self.trips)
+        head = (
+            f"{n} round trip{'s' if n != 1 else ''}, {commands} command"
+            f"{'s' if commands != 1 else ''}, {self.wait_s * 1000:.2f} ms waiting"
+        )
+        if self.setup_trips:
+            head += f" (+{len(self.setup_trips)} connection set-up, not counted)"
+        yield head
+        if not self.trips:
+            return
+        yield "by call site:"
+        for s in self.by_site():
+            yield f"  {s.describe(cwd)}"
+        yield "round trips:"
+        for i, t in enumerate(self.trips[:limit], 1):
+            yield f"  #{i} {_describe_trip(t, cwd)}"
+        if n > limit:
+            yield f"  ... and {n - limit} more"
+
+
+def _describe_trip(t: RoundTrip, cwd: Path | None) -> str:
+    cmds = t.commands
+    shown = ", ".join(_describe_command(c) for c in cmds[:6])
+    if len(cmds) > 6:
+        shown += f", ... ({len(cmds)} commands)"
+    kind = t.kind()
+    if kind != "command":
+        shown = f"{kind}: {shown}"
+    flags = []
+    if t.back_to_back:
+        flags.append("back to back")
+    if t.repeated_by is not None:
+        flags.append(f"repeated by {t.repeated_by.display(cwd)}")
+    where = f"{display_path(t.site.file, cwd)}:{t.site.line} {t.site.function}"
+    text = f"{where}  {t.server}{' (asyncio)' if t.asyncio else ''}  {shown}"
+    return text + (f"  [{', '.join(flags)}]" if flags else "")
+
+
+def _describe_command(c: Command) -> str:
+    keys = c.keys
+    return f"{c.name} {' '.join(keys)}" if keys else c.name
+
+
+def record_round_trips(*, all_threads: bool = False) -> Recorder:
+    """A recorder to use as ``with record_round_trips() as rec:``."""
+    return Recorder(all_threads=all_threads)
