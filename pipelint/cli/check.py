@@ -62,6 +62,13 @@ def run_check(paths: list[Path], opts: dict[str, Any]) -> int:
     except ConfigError as exc:
         click.echo(f"pipelint: error: {exc}", err=True)
         return 2
+    trace = None
+    if opts.get("traces") or opts.get("trace_only_report"):  # runtime traces: pipelint.trace
+        from pipelint.trace.join import load_for_cli
+
+        trace = load_for_cli(list(opts.get("traces") or ()))
+        if isinstance(trace, int):
+            return trace
     fmt = opts.get("output_format") or os.environ.get("PIPELINT_OUTPUT_FORMAT") or "full"
     if not (opts.get("fix") or opts.get("diff")) and fmt not in ("json", "sarif"):
         config = config.with_overrides(fix_edits=False)  # only applicability and message shown
@@ -83,6 +90,12 @@ def run_check(paths: list[Path], opts: dict[str, Any]) -> int:
         result = stdin_result
     else:
         result = run(paths or [Path(".")], config, options)
+    if trace is not None and not options.diff:
+        from pipelint.trace.join import join_trace
+
+        code = join_trace(result, trace, paths, fmt, opts)
+        if code is not None:
+            return code
     with _output(opts.get("output_file")) as out:
         if options.diff:
             for d in result.diffs:
