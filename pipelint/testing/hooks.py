@@ -230,8 +230,16 @@ class _State:
         return ctx + tuple(r for r in glob if r not in ctx)
 
 
+_COMPREHENSIONS = (".<locals>.<listcomp>", ".<locals>.<dictcomp>", ".<locals>.<setcomp>")
+
+
 def _qualname(code: CodeType) -> str:
-    return str(getattr(code, "co_qualname", code.co_name))
+    """The function's qualified name; a list, dict or set comprehension counts as the
+    function it is written in (Python 3.12 inlines them: same name on every version)."""
+    name = str(getattr(code, "co_qualname", code.co_name))
+    while name.endswith(_COMPREHENSIONS):
+        name = name[: name.rindex(".<locals>.")]
+    return name
 
 
 # --------------------------------------------------------------------------- the stack
