@@ -229,24 +229,28 @@ def test_hooks_are_restored_after_an_exception(r: redis.Redis, no_outer_recorder
 def test_a_patch_made_over_ours_is_left_in_place(r: redis.Redis, no_outer_recorder: None) -> None:
     from redis.connection import AbstractConnection
 
-    original = AbstractConnection.read_response
+    original = AbstractConnection.send_packed_command
     with record_round_trips() as rec:
-        ours = AbstractConnection.read_response
+        ours = AbstractConnection.send_packed_command
         calls: list[int] = []
 
         def theirs(self: Any, *args: Any, **kwargs: Any) -> Any:
             calls.append(1)
             return ours(self, *args, **kwargs)
 
-        AbstractConnection.read_response = theirs  # type: ignore[method-assign]
+        AbstractConnection.send_packed_command = theirs  # type: ignore[method-assign]
         r.get("a")
     try:
-        assert AbstractConnection.read_response is theirs
+        assert AbstractConnection.send_packed_command is theirs
         r.get("b")  # ours, still under theirs, passes through
         assert calls == [1, 1]
         assert rec.round_trips == 1
+        # a new recorder hooks over theirs; the old hook under it stays out of the way
+        with record_round_trips() as again:
+            r.get("c")
+        assert again.round_trips == 1 and again.commands[0].keys == ("c",)
     finally:
-        AbstractConnection.read_response = original  # type: ignore[method-assign]
+        AbstractConnection.send_packed_command = original  # type: ignore[method-assign]
 
 
 def test_frames_are_not_kept_once_recording_stops(r: redis.Redis) -> None:

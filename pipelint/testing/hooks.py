@@ -72,7 +72,7 @@ if TYPE_CHECKING:
 __all__ = ["PATCH_POINTS", "acquire", "release", "installed", "context_recorders"]
 
 #: user frames remembered per round trip (the call site and its callers)
-CHAIN_DEPTH = 8
+CHAIN_DEPTH = 6
 
 # frame kinds
 _USER, _INTERNAL, _SETUP, _PIPELINE, _FRAMEWORK = range(5)
@@ -124,7 +124,7 @@ _FRAMEWORK_MODULES = ("_pytest", "pytest", "pluggy", "asyncio", "unittest", "con
 _FRAMEWORK_FILES = ("threading", "contextvars", "runpy")
 
 _CONTEXT: ContextVar[tuple[Recorder, ...]] = ContextVar("pipelint_recorders", default=())
-#: (chain, pipeline class or None) noted by an asyncio entry point for the coroutine
+#: (chain, pipeline class or None, call site) noted by an asyncio entry point for the coroutine
 #: it created, so that a task running it alone still knows its call site
 _ASYNC_CHAIN: ContextVar[tuple[Any, ...] | None] = ContextVar("pipelint_async_chain", default=None)
 
@@ -248,9 +248,10 @@ def _qualname(code: CodeType) -> str:
 def _walk(st: _State, frame: FrameType | None) -> tuple[list[Any], str | None, bool]:
     """(chain, pipeline class, setup) for a send made below ``frame``.
 
-    ``chain``: ``(frame, line, info)`` of the call site (the first frame outside
-    redis-py and this package) and of the user frames calling it, up to a test
-    runner's or event loop's frame."""
+    ``chain``: ``(frame, instruction offset, info)`` of the call site (the first
+    frame outside redis-py and this package) and of the user frames calling it, up to
+    a test runner's or event loop's frame. Offsets, not lines: a line number costs a
+    search of the line table, and a loop calls from the same offset anyway."""
     chain: list[Any] = []
     pipeline: str | None = None
     setup = False
@@ -261,12 +262,12 @@ def _walk(st: _State, frame: FrameType | None) -> tuple[list[Any], str | None, b
         info = codes.get(code) or st.classify(code)
         kind = info[0]
         if kind == _USER:
-            chain.append((f, f.f_lineno, info))
+            chain.append((f, f.f_lasti, info))
             if len(chain) >= CHAIN_DEPTH:
                 break
         elif kind == _FRAMEWORK:
             if not chain:
-                chain.append((f, f.f_lineno, info))
+                chain.append((f, f.f_lasti, info))
             break
         elif not chain:
             if kind == _SETUP:
@@ -280,8 +281,8 @@ def _walk(st: _State, frame: FrameType | None) -> tuple[list[Any], str | None, b
 def _site(chain: list[Any]) -> CallSite:
     if not chain:
         return UNKNOWN_SITE
-    _f, line, info = chain[0]
-    return CallSite(info[1], line, info[2])
+    f, _lasti, info = chain[0]
+    return CallSite(info[1], f.f_lineno, info[2])
 
 
 def _relation(prev: Any, chain: list[Any], server: str) -> tuple[bool, CallSite | None]:
@@ -289,13 +290,13 @@ def _relation(prev: Any, chain: list[Any], server: str) -> tuple[bool, CallSite 
     if prev is None or prev[1] != server or not chain:
         return False, None
     prev_chain = prev[0]
-    for i, (f, line, info) in enumerate(chain):
-        for pf, pline, _pinfo in prev_chain:
+    for i, (f, lasti, info) in enumerate(chain):
+        for pf, plasti, _pinfo in prev_chain:
             if pf is f:
                 if i == 0:
                     return True, None
-                if pline == line:
-                    return False, CallSite(info[1], line, info[2])
+                if plasti == lasti:  # the same call, again: f is still on it
+                    return False, CallSite(info[1], f.f_lineno, info[2])
                 return False, None
     return False, None
 
@@ -325,17 +326,18 @@ def _new_trip(
 ) -> RoundTrip:
     args = st.pending.pop(id(conn), None)
     chain, pipeline, setup = _walk(st, frame)
+    site = None
     captured = _ASYNC_CHAIN.get() if is_async else None
     if captured is not None:
         if not chain or chain[0][2][0] == _FRAMEWORK:
-            chain = list(captured[0])
+            chain, site = list(captured[0]), captured[2]
         if pipeline is None:
             pipeline = captured[1]
     server = _server(conn)
     trip = RoundTrip(
         args=tuple(args) if args else parse_packed(command),
         server=server,
-        site=_site(chain),
+        site=site or _site(chain),
         asyncio=is_async,
         pipeline=pipeline,
         setup=setup,
@@ -373,11 +375,11 @@ def _read_done(st: _State, key: int, entry: list[Any], seconds: float) -> None:
 # --------------------------------------------------------------------------- wrappers
 
 
-def _sync_stash_args(orig: Callable[..., Any]) -> Callable[..., Any]:
+def _sync_stash_args(orig: Callable[..., Any], mine: _State) -> Callable[..., Any]:
     @functools.wraps(orig)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         st = _state
-        if st is not None and args and st.recorders():
+        if st is mine and args and st.recorders():
             st.pending.setdefault(id(self), []).append(args)
         return orig(self, *args, **kwargs)
 
@@ -387,11 +389,11 @@ def _sync_stash_args(orig: Callable[..., Any]) -> Callable[..., Any]:
 _async_stash_args = _sync_stash_args
 
 
-def _sync_stash_list(orig: Callable[..., Any]) -> Callable[..., Any]:
+def _sync_stash_list(orig: Callable[..., Any], mine: _State) -> Callable[..., Any]:
     @functools.wraps(orig)
     def wrapper(self: Any, commands: Iterable[Any]) -> Any:
         st = _state
-        if st is not None and st.recorders():
+        if st is mine and st.recorders():
             commands = [tuple(c) for c in commands]
             st.pending.setdefault(id(self), []).extend(commands)
         return orig(self, commands)
@@ -399,11 +401,11 @@ def _sync_stash_list(orig: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _sync_send(orig: Callable[..., Any]) -> Callable[..., Any]:
+def _sync_send(orig: Callable[..., Any], mine: _State) -> Callable[..., Any]:
     @functools.wraps(orig)
     def wrapper(self: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
         st = _state
-        if st is None:
+        if st is not mine:
             return orig(self, command, *args, **kwargs)
         recorders = st.recorders()
         if not recorders:
@@ -419,11 +421,11 @@ def _sync_send(orig: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _async_send(orig: Callable[..., Any]) -> Callable[..., Any]:
+def _async_send(orig: Callable[..., Any], mine: _State) -> Callable[..., Any]:
     @functools.wraps(orig)
     async def wrapper(self: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
         st = _state
-        if st is None:
+        if st is not mine:
             return await orig(self, command, *args, **kwargs)
         recorders = st.recorders()
         if not recorders:
@@ -439,11 +441,11 @@ def _async_send(orig: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _sync_read(orig: Callable[..., Any]) -> Callable[..., Any]:
+def _sync_read(orig: Callable[..., Any], mine: _State) -> Callable[..., Any]:
     @functools.wraps(orig)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         st = _state
-        entry = st.inflight.get(id(self)) if st is not None else None
+        entry = st.inflight.get(id(self)) if st is mine else None
         if entry is None:
             return orig(self, *args, **kwargs)
         start = perf_counter()
@@ -455,11 +457,11 @@ def _sync_read(orig: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _async_read(orig: Callable[..., Any]) -> Callable[..., Any]:
+def _async_read(orig: Callable[..., Any], mine: _State) -> Callable[..., Any]:
     @functools.wraps(orig)
     async def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         st = _state
-        entry = st.inflight.get(id(self)) if st is not None else None
+        entry = st.inflight.get(id(self)) if st is mine else None
         if entry is None:
             return await orig(self, *args, **kwargs)
         start = perf_counter()
@@ -479,24 +481,27 @@ async def _with_chain(coro: Any, captured: tuple[Any, ...]) -> Any:
         _ASYNC_CHAIN.reset(token)
 
 
-def _async_entry(orig: Callable[..., Any]) -> Callable[..., Any]:
+def _async_entry(orig: Callable[..., Any], mine: _State) -> Callable[..., Any]:
     pipeline = orig.__qualname__.partition(".")[0] if orig.__name__ == "execute" else None
 
     @functools.wraps(orig)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         st = _state
-        if st is None or not st.recorders():
+        if st is not mine or not st.recorders():
             return orig(self, *args, **kwargs)
         chain, _pipeline, _setup = _walk(st, sys._getframe(1))
         coro = orig(self, *args, **kwargs)
         if not chain or chain[0][2][0] == _FRAMEWORK:
             return coro
-        return _with_chain(coro, (tuple(chain), pipeline))
+        return _with_chain(coro, (tuple(chain), pipeline, _site(chain)))
 
     return wrapper
 
 
-_WRAPPERS: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
+#: role -> wrapper factory. A wrapper serves only the installation that made it: one
+#: left in place because someone patched over it passes through for good, also when
+#: a later recorder installs fresh hooks (over the other patch)
+_WRAPPERS: dict[str, Callable[[Callable[..., Any], _State], Callable[..., Any]]] = {
     "sync_stash_args": _sync_stash_args,
     "sync_stash_list": _sync_stash_list,
     "sync_send": _sync_send,
@@ -517,7 +522,7 @@ def _install(st: _State) -> None:
         if found is None:  # pragma: no cover - an older or newer redis-py
             continue
         owner, attr, original = found
-        wrapper = _WRAPPERS[role](original)
+        wrapper = _WRAPPERS[role](original, st)
         wrapper.__pipelint_hook__ = True  # type: ignore[attr-defined]
         setattr(owner, attr, wrapper)
         st.patches.append((owner, attr, original, wrapper))
@@ -525,7 +530,7 @@ def _install(st: _State) -> None:
 
 def _uninstall(st: _State) -> None:
     for owner, attr, original, wrapper in reversed(st.patches):
-        # someone patched over us: leave theirs (ours passes through once _state is None)
+        # someone patched over us: leave theirs (ours passes through from now on)
         if vars(owner).get(attr) is wrapper:
             setattr(owner, attr, original)
     st.patches.clear()

@@ -29,7 +29,6 @@ import pytest
 
 if TYPE_CHECKING:
     from pipelint.testing.recorder import Recorder
-    from pipelint.testing.trips import RoundTrip
     from pipelint.trace import Trace
 
 DEFAULT_TRACE = "pipelint-trace.json"
@@ -96,34 +95,14 @@ class _SessionTrace:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         import redis
 
-        from pipelint.testing.recorder import Recorder
+        from pipelint.testing.recorder import Recorder, trace_listener
         from pipelint.trace import Trace
 
         self.trace = Trace(root=Path(str(self.config.rootpath)))
         self.trace.meta["redis_py"] = getattr(redis, "__version__", "?")
-        self.recorder = Recorder(all_threads=True, keep=False, listener=self._on_trip)
+        listener = trace_listener(self.trace)
+        self.recorder = Recorder(all_threads=True, keep=False, listener=listener)
         self.recorder.start()
-
-    def _on_trip(self, trip: RoundTrip) -> None:
-        trace = self.trace
-        assert trace is not None
-        if trip.setup:
-            trace.setup_round_trips += 1
-            return
-        site = trip.site
-        by = trip.repeated_by
-        stats = trace.add(
-            (site.file, site.line, site.function),
-            trip.names,
-            pipelined=trip.kind() != "command",
-            back_to_back=trip.back_to_back,
-            repeated_by=(by.file, by.line, by.function) if by is not None else None,
-            wait_s=trip.wait_s,
-        )
-        if trip.observers is None:
-            trip.observers = [stats]
-        else:
-            trip.observers.append(stats)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, Any, Any]:

@@ -22,12 +22,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipelint.testing import hooks
 from pipelint.testing.trips import CallSite, Command, RoundTrip, display_path
 
-__all__ = ["Recorder", "SiteSummary", "record_round_trips"]
+if TYPE_CHECKING:
+    from pipelint.trace import Trace
+
+__all__ = ["Recorder", "SiteSummary", "record_round_trips", "trace_listener"]
 
 #: round trips listed one by one by ``report()`` before "... and N more"
 REPORT_LIMIT = 40
@@ -248,3 +251,28 @@ def _describe_command(c: Command) -> str:
 def record_round_trips(*, all_threads: bool = False) -> Recorder:
     """A recorder to use as ``with record_round_trips() as rec:``."""
     return Recorder(all_threads=all_threads)
+
+
+def trace_listener(trace: Trace) -> Callable[[RoundTrip], None]:
+    """A ``listener`` that adds each round trip to ``trace`` (per call site), its wait
+    included: what ``pytest --pipelint-trace`` records."""
+
+    def add(trip: RoundTrip) -> None:
+        if trip.setup:
+            trace.setup_round_trips += 1
+            return
+        site, by = trip.site, trip.repeated_by
+        stats = trace.add(
+            (site.file, site.line, site.function),
+            trip.names,
+            pipelined=trip.kind() != "command",
+            back_to_back=trip.back_to_back,
+            repeated_by=(by.file, by.line, by.function) if by is not None else None,
+            wait_s=trip.wait_s,
+        )
+        if trip.observers is None:
+            trip.observers = [stats]
+        else:
+            trip.observers.append(stats)
+
+    return add
