@@ -172,7 +172,7 @@ def test_session_trace_per_call_site(tmp_path: Path, redis_server: RedisServer) 
     assert save["round_trips"] == 2 and save["tests"] == 1
     totals = data["totals"]
     assert totals["round_trips"] == 6 + 2 + 6
-    assert totals["setup_round_trips"] >= 2  # CLIENT SETINFO on each new connection
+    assert totals["housekeeping_round_trips"] >= 2  # CLIENT SETINFO on each new connection
     assert data["call_sites"][0]["round_trips"] >= data["call_sites"][-1]["round_trips"]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import threading
 import weakref
 from collections.abc import Iterator
@@ -76,7 +77,7 @@ def test_sequence_counts_each_command_with_its_call_site(r: redis.Redis) -> None
     assert [c.keys for c in rec.commands] == [("a",), ("a",), ("a",)]
     assert all(t.kind() == "command" for t in rec.trips)
     assert [t.back_to_back for t in rec.trips[1:]] == [True, True]
-    assert rec.setup_trips == []
+    assert rec.housekeeping_trips == []
 
 
 def test_loop_of_gets_is_one_round_trip_each(r: redis.Redis) -> None:
@@ -189,10 +190,10 @@ def test_client_created_inside_the_block(redis_server: RedisServer) -> None:
     assert rec.command_names == ["SET", "GET"]
     assert rec.trips[0].server.endswith(f":{redis_server.port}/3")
     # the connection's own set-up is recorded apart: CLIENT SETINFO (and SELECT 3)
-    setup = [n for t in rec.setup_trips for n in t.names]
+    setup = [n for t in rec.housekeeping_trips for n in t.names]
     assert "SELECT" in setup
-    assert all(t.setup for t in rec.setup_trips)
-    assert "connection set-up, not counted" in rec.report()
+    assert all(t.housekeeping for t in rec.housekeeping_trips)
+    assert "by redis-py itself: set-up, clean-up; not counted" in rec.report()
 
 
 def test_blocks_nest_and_a_recorder_stops_where_it_is_told(r: redis.Redis) -> None:
@@ -207,7 +208,43 @@ def test_blocks_nest_and_a_recorder_stops_where_it_is_told(r: redis.Redis) -> No
     assert inner.commands[0].keys == ("b",)
 
 
+def test_unwatch_of_a_collected_pipeline_is_housekeeping(r: redis.Redis) -> None:
+    def watch_and_forget() -> None:
+        pipe = r.pipeline()
+        pipe.watch("w")  # never reset: its __del__ sends UNWATCH
+
+    with record_round_trips() as rec:
+        watch_and_forget()
+        gc.collect()
+        r.get("a")
+    assert rec.command_names == ["WATCH", "GET"]
+    housekeeping = [t.names for t in rec.housekeeping_trips]
+    assert housekeeping.count(("UNWATCH",)) == 1  # (and maybe a new connection's set-up)
+
+
 # --------------------------------------------------------------------------- hygiene
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_records_nothing(redis_server: RedisServer) -> None:
+    client = redis.Redis.from_url(redis_server.url)
+    client.ping()
+    with record_round_trips(all_threads=True) as everywhere, record_round_trips() as here:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            try:
+                child = redis.Redis.from_url(redis_server.url)
+                child.get("in-child")
+                code = 0 if not hooks.context_recorders() else 3
+            except BaseException:
+                code = 4
+            os._exit(code)
+        _pid, status = os.waitpid(pid, 0)
+        client.get("in-parent")
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert everywhere.command_names == here.command_names == ["GET"]
+    assert here.commands[0].keys == ("in-parent",)
+    client.close()
 
 
 def test_hooks_are_restored_after_an_exception(r: redis.Redis, no_outer_recorder: None) -> None:
@@ -413,7 +450,7 @@ def test_cluster_client_created_inside_the_block(cluster: LocalCluster) -> None:
         rc.set("x", 1)
         rc.close()
     assert rec.command_names == ["SET"]
-    setup = {n for t in rec.setup_trips for n in t.names}
+    setup = {n for t in rec.housekeeping_trips for n in t.names}
     assert {"CLUSTER SLOTS", "COMMAND"} <= setup
 
 

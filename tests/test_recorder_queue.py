@@ -48,7 +48,7 @@ for name, cls in (("naive", NaiveQueue), ("pipelined", PipelinedQueue)):
         claims.append({
             "bench_sends": counter.count - sends,
             "round_trips": rec.round_trips,
-            "setup": len(rec.setup_trips),
+            "setup": len(rec.housekeeping_trips),
             "sites": sorted({t.site.function for t in rec.trips}),
         })
         q.submit(task.id, "w1", {"ok": True})
@@ -91,8 +91,8 @@ for name, cls in (("naive", NaiveQueue), ("pipelined", PipelinedQueue)):
         "bench_total_sends": got["total_sends"],
         "bench_claim_sends": got["claim_sends"],
         "claims": len(got["latencies"]),
-        "recorded": rec.round_trips + len(rec.setup_trips),
-        "recorded_setup": len(rec.setup_trips),
+        "recorded": rec.round_trips + len(rec.housekeeping_trips),
+        "recorded_setup": len(rec.housekeeping_trips),
     }
 print(json.dumps(out))
 """

@@ -35,12 +35,14 @@ transaction, or a cluster pipeline's share for one node (``NodeCommands.write``)
 Read, never patched: the Python stack at the moment of the send. The call site is the
 first frame outside redis-py and ``pipelint.testing``; the frames of the four
 ``Pipeline.execute`` methods say a pipeline sent it; the frames of connection set-up
-(``on_connect_check_health``, ``check_health``) and cluster discovery
-(``NodesManager.initialize``, ``CommandsParser.initialize``) mark set-up round trips.
+(``on_connect_check_health``, ``check_health``), cluster discovery
+(``NodesManager.initialize``, ``CommandsParser.initialize``) and redis-py's finalizers
+(``Pipeline.__del__`` sends UNWATCH) mark housekeeping round trips.
 
 Thread and task safety: which recorders are active is a :class:`~contextvars.ContextVar`
 (asyncio tasks created inside a block inherit it; other threads do not), plus the
-recorders started with ``all_threads=True``. Per-connection bookkeeping is keyed by the
+recorders started with ``all_threads=True``. A forked child process records nothing
+(``os.register_at_fork``; the callback does nothing while no recorder runs). Per-connection bookkeeping is keyed by the
 connection, which redis-py never shares between threads or tasks at the same time.
 
 To tell a new invocation of a function from the same one still running, each thread
@@ -93,7 +95,8 @@ PATCH_POINTS: tuple[tuple[str, str], ...] = (
     ("redis.asyncio.cluster:ClusterPipeline.execute", "async_entry"),
 )
 
-#: frames that mark a round trip as connection set-up or cluster discovery
+#: frames that mark a round trip as housekeeping: connection set-up, health checks,
+#: cluster discovery (and, found by name, every ``__del__`` of redis-py)
 SETUP_FRAMES: tuple[str, ...] = (
     "redis.connection:AbstractConnection.on_connect",
     "redis.connection:AbstractConnection.on_connect_check_health",
@@ -185,6 +188,7 @@ class _State:
         self.task_last: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         self.patches: list[tuple[type, str, Any, Any]] = []
         self.codes: dict[CodeType, tuple[Any, ...]] = {}
+        self.sites: dict[tuple[CodeType, int], CallSite] = {}
         here = os.path.dirname(os.path.abspath(__file__)) + os.sep
         redis_dir = os.path.dirname(os.path.abspath(redis.__file__)) + os.sep
         self.internal = (redis_dir, here)
@@ -212,7 +216,9 @@ class _State:
     def classify(self, code: CodeType) -> tuple[Any, ...]:
         file = code.co_filename
         if file.startswith(self.internal):
-            info: tuple[Any, ...] = (_INTERNAL, file, "", None)
+            # a finalizer of redis-py (Pipeline.__del__ sends UNWATCH) is housekeeping
+            kind = _SETUP if code.co_name == "__del__" else _INTERNAL
+            info: tuple[Any, ...] = (kind, file, "", None)
         else:
             absolute = os.path.abspath(file) if not file.startswith("<") else file
             kind = _FRAMEWORK if absolute.startswith(self.framework) else _USER
@@ -246,7 +252,7 @@ def _qualname(code: CodeType) -> str:
 
 
 def _walk(st: _State, frame: FrameType | None) -> tuple[list[Any], str | None, bool]:
-    """(chain, pipeline class, setup) for a send made below ``frame``.
+    """(chain, pipeline class, housekeeping) for a send made below ``frame``.
 
     ``chain``: ``(frame, instruction offset, info)`` of the call site (the first
     frame outside redis-py and this package) and of the user frames calling it, up to
@@ -254,7 +260,7 @@ def _walk(st: _State, frame: FrameType | None) -> tuple[list[Any], str | None, b
     search of the line table, and a loop calls from the same offset anyway."""
     chain: list[Any] = []
     pipeline: str | None = None
-    setup = False
+    housekeeping = False
     codes = st.codes
     f = frame
     while f is not None:
@@ -271,18 +277,22 @@ def _walk(st: _State, frame: FrameType | None) -> tuple[list[Any], str | None, b
             break
         elif not chain:
             if kind == _SETUP:
-                setup = True
+                housekeeping = True
             elif kind == _PIPELINE and pipeline is None:
                 pipeline = info[3].rpartition(".")[2]
         f = f.f_back
-    return chain, pipeline, setup
+    return chain, pipeline, housekeeping
 
 
-def _site(chain: list[Any]) -> CallSite:
+def _site(st: _State, chain: list[Any]) -> CallSite:
     if not chain:
         return UNKNOWN_SITE
-    f, _lasti, info = chain[0]
-    return CallSite(info[1], f.f_lineno, info[2])
+    f, lasti, info = chain[0]
+    key = (f.f_code, lasti)
+    site = st.sites.get(key)
+    if site is None:  # a line number costs a search of the code's line table: once
+        site = st.sites[key] = CallSite(info[1], f.f_lineno, info[2])
+    return site
 
 
 def _relation(prev: Any, chain: list[Any], server: str) -> tuple[bool, CallSite | None]:
@@ -325,7 +335,7 @@ def _new_trip(
     is_async: bool,
 ) -> RoundTrip:
     args = st.pending.pop(id(conn), None)
-    chain, pipeline, setup = _walk(st, frame)
+    chain, pipeline, housekeeping = _walk(st, frame)
     site = None
     captured = _ASYNC_CHAIN.get() if is_async else None
     if captured is not None:
@@ -337,12 +347,12 @@ def _new_trip(
     trip = RoundTrip(
         args=tuple(args) if args else parse_packed(command),
         server=server,
-        site=site or _site(chain),
+        site=site or _site(st, chain),
         asyncio=is_async,
         pipeline=pipeline,
-        setup=setup,
+        housekeeping=housekeeping,
     )
-    if not setup:
+    if not housekeeping:
         task = _current_task() if is_async else None
         if task is not None:
             prev = st.task_last.get(task)
@@ -489,11 +499,11 @@ def _async_entry(orig: Callable[..., Any], mine: _State) -> Callable[..., Any]:
         st = _state
         if st is not mine or not st.recorders():
             return orig(self, *args, **kwargs)
-        chain, _pipeline, _setup = _walk(st, sys._getframe(1))
+        chain, _pipeline, _housekeeping = _walk(st, sys._getframe(1))
         coro = orig(self, *args, **kwargs)
         if not chain or chain[0][2][0] == _FRAMEWORK:
             return coro
-        return _with_chain(coro, (tuple(chain), pipeline, _site(chain)))
+        return _with_chain(coro, (tuple(chain), pipeline, _site(st, chain)))
 
     return wrapper
 
@@ -573,6 +583,21 @@ def release(recorder: Recorder, token: Any) -> None:
             st.inflight.clear()
             st.task_last.clear()
             st.thread_last = threading.local()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child records nothing (what it sends is not the parent's recording, and
+    a lock held by another thread at fork time must not block it)."""
+    global _lock
+    _lock = threading.RLock()
+    st = _state
+    if st is not None:
+        st.global_recorders = ()
+    _CONTEXT.set(())
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def installed() -> list[str]:

@@ -8,10 +8,12 @@ What is recorded: every round trip redis-py's connections make while the recorde
 active in this thread (and in the asyncio tasks started inside the block), for sync,
 asyncio and cluster clients, their pipelines and transactions, scripts and locks,
 including clients created inside the block. See :mod:`pipelint.testing.hooks` for
-where redis-py is hooked. Connection set-up (HELLO, AUTH, CLIENT SETINFO, SELECT,
-health checks) and cluster discovery are kept apart in :attr:`Recorder.setup_trips`
-and never counted in :attr:`Recorder.round_trips`: whether a block opens a new
-connection depends on the pool, not on the code under test.
+where redis-py is hooked. What redis-py sends on its own (connection set-up: HELLO,
+AUTH, CLIENT SETINFO, SELECT; health checks; cluster discovery; the UNWATCH of a
+watched pipeline being garbage-collected) is kept apart in
+:attr:`Recorder.housekeeping_trips` and never counted in :attr:`Recorder.round_trips`:
+whether a block opens a connection or collects garbage depends on the pool and the
+collector, not on the code under test.
 """
 
 from __future__ import annotations
@@ -89,8 +91,8 @@ class Recorder:
         self.listener = listener
         #: round trips paid by the code, in the order they were sent
         self.trips: list[RoundTrip] = []
-        #: connection set-up and cluster discovery round trips (not counted)
-        self.setup_trips: list[RoundTrip] = []
+        #: round trips redis-py made on its own (set-up, clean-up; not counted)
+        self.housekeeping_trips: list[RoundTrip] = []
         self._token: Any = None
         self._recording = False
         self._lock = threading.Lock()
@@ -141,7 +143,7 @@ class Recorder:
         if not self._recording:
             return
         if self.keep:
-            (self.setup_trips if trip.setup else self.trips).append(trip)
+            (self.housekeeping_trips if trip.housekeeping else self.trips).append(trip)
         if self.listener is not None:
             with self._lock:
                 self.listener(trip)
@@ -149,7 +151,7 @@ class Recorder:
     def clear(self) -> None:
         """Forget what was recorded so far (keeps recording)."""
         self.trips = []
-        self.setup_trips = []
+        self.housekeeping_trips = []
 
     # -- numbers -------------------------------------------------------------------
 
@@ -210,8 +212,8 @@ class Recorder:
             f"{n} round trip{'s' if n != 1 else ''}, {commands} command"
             f"{'s' if commands != 1 else ''}, {self.wait_s * 1000:.2f} ms waiting"
         )
-        if self.setup_trips:
-            head += f" (+{len(self.setup_trips)} connection set-up, not counted)"
+        if self.housekeeping_trips:
+            head += f" (+{len(self.housekeeping_trips)} by redis-py itself: set-up, clean-up; not counted)"
         yield head
         if not self.trips:
             return
@@ -258,8 +260,8 @@ def trace_listener(trace: Trace) -> Callable[[RoundTrip], None]:
     included: what ``pytest --pipelint-trace`` records."""
 
     def add(trip: RoundTrip) -> None:
-        if trip.setup:
-            trace.setup_round_trips += 1
+        if trip.housekeeping:
+            trace.housekeeping_round_trips += 1
             return
         site, by = trip.site, trip.repeated_by
         stats = trace.add(

@@ -65,9 +65,12 @@ class RoundTrip:
       Script queued in a pipeline makes ``execute()`` send ``SCRIPT EXISTS`` first:
       that is a round trip of its own, with ``pipeline`` set.
     * ``transaction``: its commands are wrapped in MULTI ... EXEC.
-    * ``setup``: sent by redis-py itself to set a connection up (HELLO, AUTH,
-      CLIENT SETINFO, SELECT, health-check PING) or to discover a cluster's
-      topology (CLUSTER SLOTS, COMMAND). Not counted in ``round_trips``.
+    * ``housekeeping``: sent by redis-py on its own, not for a call of the code:
+      connection set-up (HELLO, AUTH, CLIENT SETINFO, SELECT), health-check PINGs,
+      cluster discovery (CLUSTER SLOTS, COMMAND), and the UNWATCH a watched pipeline
+      sends when it is garbage-collected (at whatever line the collection happens).
+      Not counted in ``round_trips``: they depend on the connection pool and the
+      garbage collector, not on the code under test.
     * ``back_to_back``: the previous round trip of the same thread or asyncio task
       went to the same server and was sent by the same invocation of the function
       this one was sent from (directly or through a helper it called): the runtime
@@ -85,20 +88,25 @@ class RoundTrip:
     site: CallSite
     asyncio: bool = False
     pipeline: str | None = None
-    setup: bool = False
+    housekeeping: bool = False
     back_to_back: bool = False
     repeated_by: CallSite | None = None
     wait_s: float = 0.0
     #: objects with a ``wait_s`` attribute that also accumulate this trip's wait
     observers: list[Any] | None = field(default=None, repr=False)
+    _names: tuple[str, ...] | None = field(default=None, repr=False)
 
     @property
     def names(self) -> tuple[str, ...]:
-        return tuple(command_name(a) for a in self.args)
+        """The commands' names (``"GET"``, ``"SCRIPT EXISTS"``), in order."""
+        names = self._names
+        if names is None:
+            names = self._names = tuple([command_name(a) for a in self.args])
+        return names
 
     @property
     def transaction(self) -> bool:
-        return bool(self.args) and command_name(self.args[0]) == "MULTI"
+        return bool(self.args) and self.names[0] == "MULTI"
 
     @property
     def commands(self) -> list[Command]:
@@ -198,8 +206,32 @@ def _containers() -> frozenset[str]:
     return frozenset(out | _KNOWN_CONTAINERS)
 
 
+#: first argument -> name, for the commands whose name is their first argument alone
+_SIMPLE_NAMES: dict[Any, str] = {}
+
+
 def command_name(args: Sequence[Any]) -> str:
     """``"GET"``, ``"SCRIPT EXISTS"``, ``"CLIENT SETINFO"`` (upper case)."""
+    if args:
+        try:
+            cached = _SIMPLE_NAMES.get(args[0])
+        except TypeError:  # unhashable (a memoryview)
+            cached = None
+        if cached is not None:
+            return cached
+    name = _command_name(args)
+    if (
+        args
+        and isinstance(args[0], str | bytes)
+        and " " not in name
+        and name not in _containers()
+        and len(_SIMPLE_NAMES) < 4096
+    ):
+        _SIMPLE_NAMES[args[0]] = name
+    return name
+
+
+def _command_name(args: Sequence[Any]) -> str:
     words = argv(args)
     if not words:
         return "?"

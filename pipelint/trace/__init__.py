@@ -12,7 +12,7 @@ A trace (``"format": "pipelint-trace"``, ``"version": 1``)::
       "created": "2026-12-01T10:00:00+00:00", "redis_py": "8.1.0", "python": "3.11.9",
       "tests": 312,                      # tests run while recording
       "totals": {"round_trips": ..., "commands": ..., "back_to_back": ...,
-                 "repeated": ..., "pipelined": ..., "wait_ms": ..., "setup_round_trips": ...},
+                 "repeated": ..., "pipelined": ..., "wait_ms": ..., "housekeeping_round_trips": ...},
       "call_sites": [                    # most round trips first
         {"path": "rq/job.py", "line": 588, "function": "Job.refresh",
          "round_trips": 240, "commands": 240,
@@ -146,7 +146,7 @@ class Trace:
     root: Path
     sites: dict[SiteKey, SiteStats] = field(default_factory=dict)
     tests: int = 0
-    setup_round_trips: int = 0
+    housekeeping_round_trips: int = 0
     #: the test being run, charged for what is recorded now
     current_test: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
@@ -169,7 +169,9 @@ class Trace:
             stats = self.sites[site] = SiteStats(*site)
         stats.round_trips += 1
         stats.commands += len(names)
-        stats.by_name.update(names)
+        by_name = stats.by_name
+        for name in names:
+            by_name[name] += 1
         stats.pipelined += pipelined
         stats.back_to_back += back_to_back
         if repeated_by is not None:
@@ -187,7 +189,7 @@ class Trace:
                 self.sites[key] = mine = SiteStats(*key)
             mine.merge(stats)
         self.tests += other.tests
-        self.setup_round_trips += other.setup_round_trips
+        self.housekeeping_round_trips += other.housekeeping_round_trips
 
     # -- reading -------------------------------------------------------------------
 
@@ -204,7 +206,7 @@ class Trace:
             "repeated": sum(s.repeated for s in sites),
             "pipelined": sum(s.pipelined for s in sites),
             "wait_ms": round(sum(s.wait_s for s in sites) * 1000, 3),
-            "setup_round_trips": self.setup_round_trips,
+            "housekeeping_round_trips": self.housekeeping_round_trips,
             "call_sites": len(self.sites),
         }
 
@@ -293,7 +295,9 @@ def load_trace(path: Path) -> Trace:
     root = Path(root_text) if isinstance(root_text, str) else Path(path).resolve().parent
     trace = Trace(root=root, tests=_int(data, "tests"))
     totals = data.get("totals") or {}
-    trace.setup_round_trips = _int(totals, "setup_round_trips") if isinstance(totals, dict) else 0
+    trace.housekeeping_round_trips = (
+        _int(totals, "housekeeping_round_trips") if isinstance(totals, dict) else 0
+    )
     sites = data.get("call_sites")
     if not isinstance(sites, list):
         raise TraceError(f"{path}: 'call_sites' must be a list")
