@@ -74,7 +74,7 @@ if TYPE_CHECKING:
 __all__ = ["PATCH_POINTS", "acquire", "release", "installed", "context_recorders"]
 
 #: user frames remembered per round trip (the call site and its callers)
-CHAIN_DEPTH = 6
+CHAIN_DEPTH = 4
 
 # frame kinds
 _USER, _INTERNAL, _SETUP, _PIPELINE, _FRAMEWORK = range(5)
