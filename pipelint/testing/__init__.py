@@ -18,7 +18,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pipelint.testing.recorder import Recorder, SiteSummary, record_round_trips
+    from pipelint.testing.recorder import Recorder, record_round_trips
     from pipelint.testing.trips import CallSite, Command, RoundTrip
 
 __all__ = [
@@ -26,13 +26,11 @@ __all__ = [
     "Command",
     "Recorder",
     "RoundTrip",
-    "SiteSummary",
     "record_round_trips",
 ]
 
 _WHERE = {
     "Recorder": "recorder",
-    "SiteSummary": "recorder",
     "record_round_trips": "recorder",
     "CallSite": "trips",
     "Command": "trips",

@@ -19,58 +19,25 @@ collector, not on the code under test.
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from pipelint.server import StartStop
 from pipelint.testing import hooks
-from pipelint.testing.trips import CallSite, Command, RoundTrip, display_path
+from pipelint.testing.trips import Command, RoundTrip, display_path
 
 if TYPE_CHECKING:
-    from pipelint.trace import Trace
+    from pipelint.trace import SiteStats, Trace
 
-__all__ = ["Recorder", "SiteSummary", "record_round_trips", "trace_listener"]
+__all__ = ["Recorder", "record_round_trips", "trace_listener"]
 
 #: round trips listed one by one by ``report()`` before "... and N more"
 REPORT_LIMIT = 40
 
 
-@dataclass
-class SiteSummary:
-    """The round trips one call site paid (by ``Recorder.by_site()``)."""
-
-    site: CallSite
-    round_trips: int = 0
-    back_to_back: int = 0
-    repeated: int = 0
-    pipelines: int = 0
-    wait_s: float = 0.0
-    commands: Counter[str] = field(default_factory=Counter)
-    repeated_by: Counter[CallSite] = field(default_factory=Counter)
-
-    def describe(self, cwd: Path | None = None) -> str:
-        names = ", ".join(
-            f"{name} ×{n}" if n > 1 else name for name, n in self.commands.most_common()
-        )
-        trips = f"{self.round_trips} round trip{'s' if self.round_trips != 1 else ''}"
-        text = f"{self.site.display(cwd)}  {names} in {trips}"
-        extra = []
-        if self.pipelines:
-            extra.append(f"{self.pipelines} pipelined")
-        if self.back_to_back:
-            extra.append(f"{self.back_to_back} back to back")
-        if self.repeated:
-            caller, _n = self.repeated_by.most_common(1)[0]
-            extra.append(f"{self.repeated} repeated by {caller.display(cwd)}")
-        if extra:
-            text += f" ({', '.join(extra)})"
-        return text + f", {self.wait_s * 1000:.2f} ms waiting"
-
-
-class Recorder:
+class Recorder(StartStop):
     """Records the round trips redis-py makes while it is active.
 
     Use it as a context manager (``with`` or ``async with``), or ``start()`` and
@@ -117,26 +84,10 @@ class Recorder:
         token, self._token = self._token, None
         hooks.release(self, token)
 
-    def __enter__(self) -> Recorder:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     async def __aenter__(self) -> Recorder:
-        return self.start()
+        return self.__enter__()
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         self.stop()
 
     def _add(self, trip: RoundTrip) -> None:
@@ -182,22 +133,15 @@ class Recorder:
     def back_to_back(self) -> int:
         return sum(1 for t in self.trips if t.back_to_back)
 
-    def by_site(self) -> list[SiteSummary]:
-        """One summary per call site, most round trips first."""
-        sites: dict[CallSite, SiteSummary] = {}
+    def by_site(self) -> list[SiteStats]:
+        """What each call site paid, most round trips first."""
+        from pipelint.trace import Trace
+
+        trace = Trace(root=Path.cwd())
+        listener = trace_listener(trace)
         for t in self.trips:
-            s = sites.get(t.site)
-            if s is None:
-                s = sites[t.site] = SiteSummary(t.site)
-            s.round_trips += 1
-            s.back_to_back += t.back_to_back
-            if t.repeated_by is not None:
-                s.repeated += 1
-                s.repeated_by[t.repeated_by] += 1
-            s.pipelines += t.kind() != "command"
-            s.wait_s += t.wait_s
-            s.commands.update(t.names)
-        return sorted(sites.values(), key=lambda s: (-s.round_trips, s.site.file, s.site.line))
+            listener(replace(t, observers=None))
+        return trace.ranked()
 
     # -- report --------------------------------------------------------------------
 
@@ -219,7 +163,7 @@ class Recorder:
             return
         yield "by call site:"
         for s in self.by_site():
-            yield f"  {s.describe(cwd)}"
+            yield f"  {s.where(cwd)} {s.function}  {s.describe(cwd)}"
         yield "round trips:"
         for i, t in enumerate(self.trips[:limit], 1):
             yield f"  #{i} {_describe_trip(t, cwd)}"

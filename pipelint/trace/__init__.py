@@ -103,6 +103,33 @@ class SiteStats:
         self.tests.update(other.tests)
         self.test_count += other.test_count
 
+    def describe(
+        self, cwd: Path | None = None, callers: list[tuple[SiteKey, int]] | None = None
+    ) -> str:
+        """``GET ×10 in 10 round trips (9 repeated by app.py:20 load), 0.5 ms waiting``;
+        ``callers``: the repeating callers to name (default: the first)."""
+        shown = self.by_name.most_common(4)
+        names = ", ".join(f"{n} ×{c}" if c > 1 else n for n, c in shown)
+        if len(self.by_name) > len(shown):
+            names += ", ..."
+        parts = []
+        if self.pipelined:
+            parts.append(f"{self.pipelined} pipelined")
+        if self.back_to_back:
+            parts.append(f"{self.back_to_back} back to back")
+        for (path, line, function), n in (
+            self.repeated_by.most_common(1) if callers is None else callers[:2]
+        ):
+            parts.append(f"{n} repeated by {_shown(path, cwd)}:{line} {function}")
+        detail = f" ({'; '.join(parts)})" if parts else ""
+        trips = f"{self.round_trips} round trip{'s' if self.round_trips != 1 else ''}"
+        tests = self.n_tests
+        in_tests = f", in {tests} test{'s' if tests != 1 else ''}" if tests else ""
+        return f"{names} in {trips}{detail}, {self.wait_s * 1000:.2f} ms waiting{in_tests}"
+
+    def where(self, cwd: Path | None = None) -> str:
+        return f"{_shown(self.path, cwd)}:{self.line}"
+
     def to_json(self, root: Path) -> dict[str, Any]:
         return {
             "path": _relative(self.path, root),
@@ -131,6 +158,11 @@ def _relative(path: str, root: Path) -> str:
         return Path(path).relative_to(root).as_posix()
     except ValueError:
         return path
+
+
+def _shown(path: str, cwd: Path | None) -> str:
+    """``path`` relative to ``cwd`` (default: the current directory) when inside it."""
+    return _relative(path, (cwd or Path.cwd()).resolve())
 
 
 def _absolute(path: str, root: Path) -> str:

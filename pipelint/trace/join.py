@@ -159,21 +159,7 @@ class HotSpot:
 
     def describe(self, cwd: Path) -> str:
         s = self.site
-        names = ", ".join(f"{n} ×{c}" if c > 1 else n for n, c in s.by_name.most_common(4))
-        if len(s.by_name) > 4:
-            names += ", ..."
-        parts = []
-        if s.back_to_back:
-            parts.append(f"{s.back_to_back} back to back")
-        for (p, ln, fn), n in self.callers[:2]:
-            parts.append(f"{n} repeated by {_display(_resolved(p), cwd)}:{ln} {fn}")
-        detail = f" ({'; '.join(parts)})" if parts else ""
-        tests = f", in {s.n_tests} test{'s' if s.n_tests != 1 else ''}" if s.n_tests else ""
-        return (
-            f"{_display(self.file, cwd)}:{s.line}: {s.function}: {names} in "
-            f"{s.round_trips} round trip{'s' if s.round_trips != 1 else ''}{detail}, "
-            f"{s.wait_s * 1000:.1f} ms waiting{tests}"
-        )
+        return f"{s.where(cwd)}: {s.function}: {s.describe(cwd, self.callers)}"
 
 
 def _display(file: str, cwd: Path) -> str:
