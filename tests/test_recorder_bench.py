@@ -28,4 +28,4 @@ def test_recorder_bench_json(tmp_path: Path) -> None:
         assert row["off"]["overhead_us"] == 0
         assert all(row[m]["us_per_command"] > 0 for m in MODES)
     assert data["env"]["commands"] == 5
-    assert hooks.installed() == [] or hooks.context_recorders() == ()
+    assert hooks.context_recorders() == ()  # every recorder of the run was stopped

@@ -106,6 +106,15 @@ def test_finding_says_what_its_lines_paid(in_project: Path) -> None:
     assert "[runtime:" not in out
 
 
+def test_several_traces_add_up(in_project: Path) -> None:
+    (in_project / "again.json").write_text((in_project / "trace.json").read_text())
+    _code, out, _err = _check(
+        "--output-format", "json", "--trace", "trace.json", "--trace", "again.json", "app.py"
+    )
+    (diag,) = json.loads(out)
+    assert diag["runtime"]["roundTrips"] == 12 and diag["runtime"]["calls"] == 12
+
+
 def test_sarif_and_json_carry_the_runtime_cost(in_project: Path) -> None:
     _code, out, _err = _check("--output-format", "sarif", "--trace", "trace.json", "app.py")
     (result,) = json.loads(out)["runs"][0]["results"]
