@@ -45,6 +45,10 @@ def fetch_all(r, ids):
 def counters(r):
     for name in ("x", "y", "z", "w"):
         r.incr(name)  # counters
+
+
+def touch(r):
+    return r.exists("t")  # touch
 """
 
 TEST = """\
@@ -57,6 +61,8 @@ def test_app():
     app.save(r)
     app.fetch_all(r, range(10))
     app.counters(r)
+    for _ in range(3):
+        app.touch(r)  # repeated by the test's own loop
 """
 
 
@@ -154,6 +160,16 @@ def test_trace_only_report_lists_what_no_rule_found(in_project: Path) -> None:
     assert spots[0]["repeated_by"] == [
         {"path": "app.py", "line": _line("fetch-all"), "function": "fetch_all", "round_trips": 9}
     ]
+
+
+def test_a_test_loop_is_not_a_hot_spot_of_the_code(in_project: Path) -> None:
+    _code, out, _err = _check("--trace", "trace.json", "--trace-only-report", "app.py")
+    assert f":{_line('touch')}:" not in out  # only repeated by test_app.py's loop
+    _code, out, _err = _check("--trace", "trace.json", "--trace-only-report", ".")
+    assert (
+        f"app.py:{_line('touch')}: touch: EXISTS ×3 in 3 round trips (2 repeated by test_app.py:"
+        in out
+    )
 
 
 def test_trace_only_report_stays_inside_the_paths(in_project: Path) -> None:

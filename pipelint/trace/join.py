@@ -7,9 +7,9 @@
   round trips counted are those sent from a line in it, plus those repeated by a
   call on one of its lines (a loop there calling a helper that sends).
 * ``--trace-only-report`` lists, instead of the findings, the runtime hot spots no
-  rule found: call sites in the checked paths with round trips that came back to
-  back or repeated, that no finding (reported or suppressed) covers, most round
-  trips first.
+  rule found: call sites in the checked paths, that no finding (reported or
+  suppressed) covers, whose round trips came back to back or were repeated by a
+  caller in the checked paths that no finding covers either; most round trips first.
 """
 
 from __future__ import annotations
@@ -198,9 +198,15 @@ def hot_spots(
             continue
         if is_covered(file, s.line):
             continue
-        callers = [(k, n) for k, n in s.repeated_by.most_common() if not is_covered(k[0], k[1])]
+        # callers in the checked paths that no finding covers (a test's own loop, or a
+        # loop already flagged, is not something the analysis of these paths missed)
+        callers = [
+            (k, n)
+            for k, n in s.repeated_by.most_common()
+            if _inside(_resolved(k[0]), roots) and not is_covered(k[0], k[1])
+        ]
         if s.back_to_back == 0 and not callers:
-            continue  # every caller that repeats it is flagged already
+            continue
         spots.append(HotSpot(s, file, callers))
     spots.sort(key=lambda h: (-h.site.round_trips, h.file, h.site.line))
     return spots
