@@ -161,13 +161,10 @@ def _code_of(spec: str) -> CodeType | None:
 
 
 def _package_dir(module_name: str) -> str | None:
+    """The directory of an already imported package (a framework that is not loaded
+    has no frame on any stack)."""
     module = sys.modules.get(module_name)
-    if module is None:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            return None
-    file = getattr(module, "__file__", None)
+    file = getattr(module, "__file__", None) if module is not None else None
     if not file:
         return None
     path = os.path.dirname(os.path.abspath(file))
@@ -194,8 +191,7 @@ class _State:
         self.internal = (redis_dir, here)
         framework = [_package_dir(m) for m in _FRAMEWORK_MODULES if m != "pytest"]
         for name in _FRAMEWORK_FILES:
-            module = sys.modules.get(name) or importlib.import_module(name)
-            file = getattr(module, "__file__", None)
+            file = getattr(sys.modules.get(name), "__file__", None)
             if file:
                 framework.append(os.path.splitext(os.path.abspath(file))[0])
         pytest_module = sys.modules.get("pytest")
