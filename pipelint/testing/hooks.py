@@ -185,6 +185,7 @@ class _State:
         self.task_last: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         self.patches: list[tuple[type, str, Any, Any]] = []
         self.codes: dict[CodeType, tuple[Any, ...]] = {}
+        self.kinds: dict[CodeType, int] = {}  # the first item of codes[code], for speed
         self.sites: dict[tuple[CodeType, int], CallSite] = {}
         here = os.path.dirname(os.path.abspath(__file__)) + os.sep
         redis_dir = os.path.dirname(os.path.abspath(redis.__file__)) + os.sep
@@ -208,6 +209,7 @@ class _State:
         if code is not None:
             cls_name = spec.partition(":")[2].rpartition(".")[0]
             self.codes[code] = (kind, code.co_filename, _qualname(code), cls_name)
+            self.kinds[code] = kind
 
     def classify(self, code: CodeType) -> tuple[Any, ...]:
         file = code.co_filename
@@ -220,6 +222,7 @@ class _State:
             kind = _FRAMEWORK if absolute.startswith(self.framework) else _USER
             info = (kind, absolute, _qualname(code), None)
         self.codes[code] = info
+        self.kinds[code] = info[0]
         return info
 
     def recorders(self) -> tuple[Recorder, ...]:
@@ -257,25 +260,30 @@ def _walk(st: _State, frame: FrameType | None) -> tuple[list[Any], str | None, b
     chain: list[Any] = []
     pipeline: str | None = None
     housekeeping = False
-    codes = st.codes
+    kinds = st.kinds
+    internal = _INTERNAL
     f = frame
     while f is not None:
         code = f.f_code
-        info = codes.get(code) or st.classify(code)
-        kind = info[0]
+        kind = kinds.get(code)
+        if kind is None:
+            kind = st.classify(code)[0]
+        if kind == internal:  # most frames: redis-py's own
+            f = f.f_back
+            continue
         if kind == _USER:
-            chain.append((f, f.f_lasti, info))
+            chain.append((f, f.f_lasti, st.codes[code]))
             if len(chain) >= CHAIN_DEPTH:
                 break
         elif kind == _FRAMEWORK:
             if not chain:
-                chain.append((f, f.f_lasti, info))
+                chain.append((f, f.f_lasti, st.codes[code]))
             break
         elif not chain:
             if kind == _SETUP:
                 housekeeping = True
-            elif kind == _PIPELINE and pipeline is None:
-                pipeline = info[3].rpartition(".")[2]
+            elif pipeline is None:  # _PIPELINE
+                pipeline = st.codes[code][3].rpartition(".")[2]
         f = f.f_back
     return chain, pipeline, housekeeping
 
