@@ -11,6 +11,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -64,6 +65,13 @@ def test_app():
     for _ in range(3):
         app.touch(r)  # repeated by the test's own loop
 """
+
+
+def _sarif_validator() -> Any:
+    import jsonschema
+
+    schema = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
+    return jsonschema.validators.validator_for(schema)(schema)
 
 
 def _line(marker: str) -> int:
@@ -123,7 +131,9 @@ def test_several_traces_add_up(in_project: Path) -> None:
 
 def test_sarif_and_json_carry_the_runtime_cost(in_project: Path) -> None:
     _code, out, _err = _check("--output-format", "sarif", "--trace", "trace.json", "app.py")
-    (result,) = json.loads(out)["runs"][0]["results"]
+    log = json.loads(out)
+    _sarif_validator().validate(log)
+    (result,) = log["runs"][0]["results"]
     runtime = result["properties"]["runtime"]
     assert runtime["calls"] == 6 and runtime["roundTrips"] == 6
     assert runtime["backToBack"] == 4  # the first SET of each save() follows another call
