@@ -77,10 +77,12 @@ class RoundTrip:
       shape of RP101 (a sequence) and RP102 (a loop).
     * ``repeated_by``: the previous round trip of the same thread or task went to
       the same server and both were sent while one invocation of a calling
-      function stood on the same line (typically a loop calling a helper that
-      sends): that caller's call site. ``None`` otherwise, and for back-to-back ones.
-    * ``wait_s``: time spent reading the replies (the client waiting on the
-      network and the server).
+      function stood on the same call (the same bytecode instruction: typically a
+      loop calling a helper that sends): that caller's call site. ``None``
+      otherwise, and for back-to-back ones. Callers are looked for up to 3 levels
+      above the call site, and not past a test runner's or event loop's frame.
+    * ``wait_s``: time spent sending (when the connection was already open) and
+      reading the replies: the client waiting on the network and the server.
     """
 
     args: tuple[tuple[Any, ...], ...]
