@@ -184,9 +184,11 @@ class _State:
         self.thread_last = threading.local()
         self.task_last: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         self.patches: list[tuple[type, str, Any, Any]] = []
-        self.codes: dict[CodeType, tuple[Any, ...]] = {}
-        self.kinds: dict[CodeType, int] = {}  # the first item of codes[code], for speed
-        self.sites: dict[tuple[CodeType, int], CallSite] = {}
+        # keyed by id(code): hashing a code object hashes its bytecode, every time.
+        # ``codes`` holds the code objects, so their ids stay theirs while installed.
+        self.codes: dict[int, tuple[Any, ...]] = {}  # (kind, file, qualname, class, code)
+        self.kinds: dict[int, int] = {}  # codes[id][0], for speed
+        self.sites: dict[tuple[int, int], CallSite] = {}  # (id(code), offset) -> site
         here = os.path.dirname(os.path.abspath(__file__)) + os.sep
         redis_dir = os.path.dirname(os.path.abspath(redis.__file__)) + os.sep
         self.internal = (redis_dir, here)
@@ -208,21 +210,21 @@ class _State:
         code = _code_of(spec)
         if code is not None:
             cls_name = spec.partition(":")[2].rpartition(".")[0]
-            self.codes[code] = (kind, code.co_filename, _qualname(code), cls_name)
-            self.kinds[code] = kind
+            self.codes[id(code)] = (kind, code.co_filename, _qualname(code), cls_name, code)
+            self.kinds[id(code)] = kind
 
     def classify(self, code: CodeType) -> tuple[Any, ...]:
         file = code.co_filename
         if file.startswith(self.internal):
             # a finalizer of redis-py (Pipeline.__del__ sends UNWATCH) is housekeeping
             kind = _SETUP if code.co_name == "__del__" else _INTERNAL
-            info: tuple[Any, ...] = (kind, file, "", None)
+            info: tuple[Any, ...] = (kind, file, "", None, code)
         else:
             absolute = os.path.abspath(file) if not file.startswith("<") else file
             kind = _FRAMEWORK if absolute.startswith(self.framework) else _USER
-            info = (kind, absolute, _qualname(code), None)
-        self.codes[code] = info
-        self.kinds[code] = info[0]
+            info = (kind, absolute, _qualname(code), None, code)
+        self.codes[id(code)] = info
+        self.kinds[id(code)] = info[0]
         return info
 
     def recorders(self) -> tuple[Recorder, ...]:
@@ -265,25 +267,25 @@ def _walk(st: _State, frame: FrameType | None) -> tuple[list[Any], str | None, b
     f = frame
     while f is not None:
         code = f.f_code
-        kind = kinds.get(code)
+        kind = kinds.get(id(code))
         if kind is None:
             kind = st.classify(code)[0]
         if kind == internal:  # most frames: redis-py's own
             f = f.f_back
             continue
         if kind == _USER:
-            chain.append((f, f.f_lasti, st.codes[code]))
+            chain.append((f, f.f_lasti, st.codes[id(code)]))
             if len(chain) >= CHAIN_DEPTH:
                 break
         elif kind == _FRAMEWORK:
             if not chain:
-                chain.append((f, f.f_lasti, st.codes[code]))
+                chain.append((f, f.f_lasti, st.codes[id(code)]))
             break
         elif not chain:
             if kind == _SETUP:
                 housekeeping = True
             elif pipeline is None:  # _PIPELINE
-                pipeline = st.codes[code][3].rpartition(".")[2]
+                pipeline = st.codes[id(code)][3].rpartition(".")[2]
         f = f.f_back
     return chain, pipeline, housekeeping
 
@@ -292,7 +294,7 @@ def _site(st: _State, chain: list[Any]) -> CallSite:
     if not chain:
         return UNKNOWN_SITE
     f, lasti, info = chain[0]
-    key = (f.f_code, lasti)
+    key = (id(f.f_code), lasti)
     site = st.sites.get(key)
     if site is None:  # a line number costs a search of the code's line table: once
         site = st.sites[key] = CallSite(info[1], f.f_lineno, info[2])
