@@ -182,6 +182,15 @@ def test_a_test_loop_is_not_a_hot_spot_of_the_code(in_project: Path) -> None:
     )
 
 
+def test_trace_only_report_to_a_file(in_project: Path, tmp_path: Path) -> None:
+    target = tmp_path / "hot.txt"
+    code, out, _err = _check(
+        "--trace", "trace.json", "--trace-only-report", "-o", str(target), "app.py"
+    )
+    assert code == 0 and out == ""
+    assert target.read_text().startswith(f"app.py:{_line('fetch')}: fetch:")
+
+
 def test_trace_only_report_stays_inside_the_paths(in_project: Path) -> None:
     code, out, _err = _check("--trace", "trace.json", "--trace-only-report", "test_app.py")
     assert code == 0

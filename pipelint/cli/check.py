@@ -93,9 +93,11 @@ def run_check(paths: list[Path], opts: dict[str, Any]) -> int:
     if trace is not None and not options.diff:
         from pipelint.trace.join import join_trace
 
-        code = join_trace(result, trace, paths, fmt, opts)
-        if code is not None:
-            return code
+        hot_spots = join_trace(result, trace, paths, fmt, bool(opts.get("trace_only_report")))
+        if hot_spots is not None:  # --trace-only-report: instead of the findings
+            with _output(opts.get("output_file")) as out:
+                out.write(hot_spots)
+            return 0
     with _output(opts.get("output_file")) as out:
         if options.diff:
             for d in result.diffs:

@@ -244,19 +244,13 @@ def load_for_cli(traces: list[Path]) -> Trace | int:
 
 
 def join_trace(
-    result: RunResult, trace: Trace, paths: list[Path], fmt: str, opts: dict[str, Any]
-) -> int | None:
+    result: RunResult, trace: Trace, paths: list[Path], fmt: str, report: bool
+) -> str | None:
     """The ``--trace`` step of ``pipelint check``: annotate ``result`` in place (None),
-    or with ``--trace-only-report`` write the hot spots and return the exit code 0."""
-    if not opts.get("trace_only_report"):
+    or with ``report`` (``--trace-only-report``) return the hot-spot report to print."""
+    if not report:
         annotate(result, trace)
         return None
-    spots = hot_spots(result, trace, paths)
     buf = io.StringIO()
-    write_hot_spots(spots, "json" if fmt == "json" else "text", buf)
-    target = opts.get("output_file")
-    if target is not None:
-        Path(target).write_text(buf.getvalue(), encoding="utf-8")
-    else:
-        sys.stdout.write(buf.getvalue())
-    return 0
+    write_hot_spots(hot_spots(result, trace, paths), "json" if fmt == "json" else "text", buf)
+    return buf.getvalue()
