@@ -125,6 +125,19 @@ def cli() -> None:
     "--progress", is_flag=True, help="Show a progress bar even when stderr is not a terminal."
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
+@click.option(
+    "--trace",
+    "traces",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A runtime trace (pytest --pipelint-trace=FILE): findings say what their lines "
+    "paid. Repeatable (one per pytest-xdist worker).",
+)
+@click.option(
+    "--trace-only-report",
+    is_flag=True,
+    help="With --trace: list the runtime hot spots no rule found, instead of the findings.",
+)
 def check(paths: tuple[Path, ...], **opts: Any) -> None:
     """Check PATHS (default: the current directory) for Redis round-trip problems."""
     from pipelint.cli.check import run_check

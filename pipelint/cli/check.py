@@ -120,6 +120,13 @@ def run_check(paths: list[Path], opts: dict[str, Any]) -> int:
 def _run_check(
     paths: list[Path], opts: dict[str, Any], config: Config, report_file: _Report | None
 ) -> int:
+    trace = None
+    if opts.get("traces") or opts.get("trace_only_report"):  # runtime traces: pipelint.trace
+        from pipelint.trace.join import load_for_cli
+
+        trace = load_for_cli(list(opts.get("traces") or ()))
+        if isinstance(trace, int):
+            return trace
     fmt = opts.get("output_format") or os.environ.get("PIPELINT_OUTPUT_FORMAT") or "full"
     if not (opts.get("fix") or opts.get("diff")) and fmt not in ("json", "sarif"):
         config = config.with_overrides(fix_edits=False)  # only applicability and message shown
@@ -150,6 +157,14 @@ def _run_check(
         result, texts[name] = stdin_result  # code frames show the stdin text
     else:
         result = run(paths or [Path(".")], config, options)
+    if trace is not None and not options.diff:
+        from pipelint.trace.join import join_trace
+
+        hot_spots = join_trace(result, trace, paths, fmt, bool(opts.get("trace_only_report")))
+        if hot_spots is not None:  # --trace-only-report: instead of the findings
+            with _output(report_file) as out:
+                out.write(hot_spots)
+            return 0
     with _output(report_file) as out:
         if options.diff:
             for d in result.diffs:

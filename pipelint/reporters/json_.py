@@ -17,7 +17,7 @@ def diagnostic_json(d: Diagnostic, cwd: Path | None = None) -> dict[str, Any]:
     from pipelint.reporters import rule_url
 
     filename = str((cwd or Path.cwd()) / d.path) if not Path(d.path).is_absolute() else d.path
-    return {
+    data = {
         "code": d.code,
         "message": d.message,
         "filename": filename,
@@ -27,6 +27,9 @@ def diagnostic_json(d: Diagnostic, cwd: Path | None = None) -> dict[str, Any]:
         "url": rule_url(d.code),
         "noqa_row": d.noqa_row,
     }
+    if d.runtime:  # pipelint check --trace
+        data["runtime"] = d.runtime
+    return data
 
 
 def report(result: RunResult, out: TextIO, options: ReportOptions | None = None) -> None:
