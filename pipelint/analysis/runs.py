@@ -18,7 +18,8 @@ For every block (module, function, class body, ``if``/``for``/``while``/``try``/
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -29,6 +30,9 @@ from pipelint.catalog import CommandSpec
 from pipelint.clients.resolve import ClientInfo, Resolver
 from pipelint.clients.scopes import Scope, ScopeIndex, dotted_name, iter_children
 
+if TYPE_CHECKING:
+    from pipelint.analysis.loops import Loop
+
 __all__ = ["Analysis", "analyze"]
 
 
@@ -36,14 +40,17 @@ __all__ = ["Analysis", "analyze"]
 class Analysis:
     runs: list[Run]
     commands: list[Command]
+    loops: list[Loop] = field(default_factory=list)  # see analysis/loops.py
 
 
 def analyze(index: ScopeIndex, resolver: Resolver) -> Analysis:
+    from pipelint.analysis.loops import find_loops
+
     walker = _Walker(index, resolver)
     module = index.module.node
     assert isinstance(module, cst.Module)
     walker.block(module.body, index.module)
-    return Analysis(walker.runs, walker.all_commands)
+    return Analysis(walker.runs, walker.all_commands, find_loops(walker, module, walker.runs))
 
 
 @dataclass
@@ -199,6 +206,20 @@ class _Walker:
             kind, value = "return", small.value
         else:
             return None
+        return self.commands_in(stmt, small, kind, value, targets, scope)
+
+    def commands_in(
+        self,
+        stmt: cst.SimpleStatementLine,
+        small: cst.BaseSmallStatement,
+        kind: str,
+        value: cst.BaseExpression,
+        targets: tuple[cst.BaseExpression, ...],
+        scope: Scope,
+    ) -> list[Command] | None:
+        """The batchable commands that evaluating ``value`` sends (see ``commands``);
+        ``kind`` and ``targets`` say where its result goes. Also used for values that
+        are not a whole statement (a comprehension's element, ``out.append(value)``)."""
         calls = list(self.client_calls(value, scope))
         if not calls or any(cc.conditional or cc.nested for cc in calls):
             return None

@@ -90,6 +90,7 @@ class CommandSpec:
     key_specs: tuple[KeySpec, ...] = ()
     deprecated: bool = False  # by the server docs or by redis-py
     via: tuple[str, ...] = ()  # redis-py methods it delegates to (sort_ro -> sort)
+    since: str = ""  # the Redis version that introduced the command ("6.2.0")
 
 
 def _opt_int(value: Any) -> int | None:
@@ -148,6 +149,7 @@ def _spec(name: str, raw: Mapping[str, Any]) -> CommandSpec:
         key_specs=tuple(_key_spec(k) for k in raw.get("key_specs", ())),
         deprecated=bool(docs.get("deprecated")) or bool(raw.get("py_deprecated")),
         via=tuple(raw.get("via", ())),
+        since=str(docs.get("since") or ""),
     )
 
 

@@ -2,7 +2,8 @@
 
 Keys (kebab-case as in ruff, snake_case accepted): ``select``, ``ignore``,
 ``extend-select``, ``per-file-ignores``, ``exclude``, ``extend-exclude``,
-``client-names``, ``target`` ("standalone" | "cluster").
+``client-names``, ``target`` ("standalone" | "cluster"), ``redis-version`` (the oldest
+Redis server the code must run on: fixes only use commands it has).
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Config", "ConfigError", "load_config", "find_pyproject", "DEFAULT_EXCLUDE"]
+__all__ = [
+    "Config",
+    "ConfigError",
+    "load_config",
+    "find_pyproject",
+    "version_tuple",
+    "DEFAULT_EXCLUDE",
+    "DEFAULT_REDIS_VERSION",
+]
 
 DEFAULT_EXCLUDE = (
     ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".mypy_cache", ".nox",
@@ -31,8 +40,20 @@ DEFAULT_EXCLUDE = (
 
 _KEYS = {
     "select", "ignore", "extend-select", "per-file-ignores", "exclude", "extend-exclude",
-    "client-names", "target", "preview",
+    "client-names", "target", "preview", "redis-version",
 }  # fmt: skip
+
+
+#: the oldest Redis that redis-py (>= 6) still supports
+DEFAULT_REDIS_VERSION = "7.2"
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"6.2"`` -> ``(6, 2)``; raises ValueError on anything else."""
+    parts = version.strip().split(".")
+    if not 1 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+        raise ValueError(version)
+    return tuple(int(p) for p in parts)
 
 
 class ConfigError(Exception):
@@ -50,6 +71,7 @@ class Config:
     extend_exclude: tuple[str, ...] = ()
     client_names: tuple[str, ...] = ()
     target: str = "standalone"
+    redis_version: str = DEFAULT_REDIS_VERSION
     # not a setting: whether fixes need their edits (False when nothing reads them:
     # text output without --fix/--diff), which saves building them
     fix_edits: bool = True
@@ -87,6 +109,7 @@ class Config:
             "per_file_ignores": self.per_file_ignores,
             "client_names": self.client_names,
             "target": self.target,
+            "redis_version": self.redis_version,
             "fix_edits": self.fix_edits,
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
@@ -178,4 +201,13 @@ def load_config(start: Path, explicit: Path | None = None) -> Config:
         if table["target"] not in ("standalone", "cluster"):
             raise ConfigError(f'{path}: target must be "standalone" or "cluster"')
         changes["target"] = table["target"]
+    if "redis-version" in table:
+        value = table["redis-version"]
+        try:
+            version_tuple(str(value))
+        except ValueError:
+            raise ConfigError(f'{path}: redis-version must look like "6.2" or "7.0.15"') from None
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise ConfigError(f'{path}: redis-version must look like "6.2" or "7.0.15"')
+        changes["redis_version"] = str(value)
     return replace(cfg, **changes)
