@@ -60,6 +60,7 @@ class MultiPlan:
     key: cst.BaseExpression | None  # same-key forms: the one key
     items: list[cst.BaseExpression]  # per command: key / field / member
     values: list[cst.BaseExpression | None]  # set / hset: the value
+    loop: Loop | None = None  # the loop it replaces; None for a run
 
     @property
     def per_item(self) -> bool:
@@ -184,7 +185,7 @@ def plan_loop(loop: Loop, config: Config) -> MultiPlan | None:
         return None
     if form.kind == "multi_key" and value is not None and result != "unused":
         return None
-    return MultiPlan([c], form, c.method, form.method, result, key, [item], [value])
+    return MultiPlan([c], form, c.method, form.method, result, key, [item], [value], loop)
 
 
 def _only_statement(loop: Loop) -> cst.BaseStatement | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from pipelint.catalog import command_name as _command
 from pipelint.rules.base import Finding, Rule
 from pipelint.rules.rp102 import describe, reported
 
@@ -51,10 +52,3 @@ class MultiKeyForm(Rule):
                 run.commands[-1].stmt,
                 fix=ctx.fixer_for(self.code, plan),
             )
-
-
-def _command(method: str) -> str:
-    from pipelint import catalog
-
-    spec = catalog.lookup(method)
-    return spec.command if spec is not None and spec.command else method.upper()
