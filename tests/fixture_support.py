@@ -89,7 +89,17 @@ def fix_cases() -> list[Path]:
     )
 
 
+def loop_fix_cases() -> list[Path]:
+    """Runnable fix cases of the loop rules (``main(r, keys)``)."""
+    return sorted(
+        p
+        for code in ("RP102", "RP103", "RP104")
+        for p in (FIXTURES / code / "fix").glob("*.py")
+        if not p.name.endswith(".fixed.py")
+    )
+
+
 if __name__ == "__main__":  # regenerate the expected outputs: python -m tests.fixture_support
-    for case in fix_cases():
+    for case in [*fix_cases(), *loop_fix_cases()]:
         case.with_name(case.stem + ".fixed.py").write_text(fixed_text(case), encoding="utf-8")
         print("wrote", case.with_name(case.stem + ".fixed.py"))

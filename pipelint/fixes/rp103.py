@@ -200,8 +200,8 @@ def _run_fix(ctx: FileContext, plan: MultiPlan) -> Fix | None:
         if c.stmt.leading_lines and any(ln.comment for ln in c.stmt.leading_lines):
             display.append("comments between the commands would be lost")
             break
-    if any(c.stmt.trailing_whitespace.comment for c in cmds[:-1]):
-        display.append("comments between the commands would be lost")
+    comments = [c.stmt.trailing_whitespace.comment for c in cmds]
+    trailing = "".join(f"  {c.value}" for c in comments if c is not None)
     n = len(cmds)
     what = f"Send one {_command(plan.multi)} instead of {n} {_command(plan.method)}"
     if display:
@@ -211,7 +211,7 @@ def _run_fix(ctx: FileContext, plan: MultiPlan) -> Fix | None:
     if not ctx.config.fix_edits:
         return Fix(applicability, message, ())
     start, _ = _line_text(ctx, cmds[0].stmt)
-    _, end = _line_text(ctx, cmds[-1].stmt)
+    _, end = _line_text(ctx, cmds[-1].stmt)  # with its trailing comment
     from pipelint.clients.scopes import dotted_name
 
     recv = dotted_name(receiver) or _src(ctx, receiver)
@@ -242,5 +242,6 @@ def _run_fix(ctx: FileContext, plan: MultiPlan) -> Fix | None:
         content = f"{targets} = {call}"
     else:
         content = call
+    content += trailing
     edit = Edit(start, end, content, ctx.location(start), ctx.location(end))
     return Fix(applicability, message, (edit,))
