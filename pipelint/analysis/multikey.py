@@ -201,8 +201,14 @@ def plan_run(run: Run, config: Config) -> MultiPlan | None:
     cmds = run.commands
     if len(cmds) < 2 or run.between or len({id(c.stmt) for c in cmds}) != len(cmds):
         return None
+    if isinstance(cmds[0].receiver, cst.Call):
+        return None  # get_client().get(...): one call instead of n (RP101 says so)
     method = cmds[0].method
     if any(c.method != method for c in cmds):
+        return None
+    if method in DIFFERENT_ERRORS:
+        # a handful of commands: the multi-key form is not worth a fix less safe than
+        # RP101's pipeline (MGET answers nil where GET raised WRONGTYPE)
         return None
     form = cmds[0].spec.multi_form
     if form is None or not _allowed(method, form, config, False):

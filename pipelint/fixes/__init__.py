@@ -41,3 +41,4 @@ def _load() -> None:
     import pipelint.fixes.rp101  # noqa: F401
     import pipelint.fixes.rp102  # noqa: F401
     import pipelint.fixes.rp103  # noqa: F401
+    import pipelint.fixes.rp104  # noqa: F401
