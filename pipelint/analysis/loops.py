@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -68,6 +69,7 @@ _FINITE_CALLS = frozenset(
 )
 _UNBOUNDED = frozenset({"itertools.count", "itertools.cycle", "itertools.repeat"})
 _COMPS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+_OPAQUE = "<opaque>"  # stands for a call we cannot see into, in a test's reads
 
 
 @dataclass(eq=False)
@@ -197,6 +199,7 @@ class _Finder:
         self.walker = walker
         self.loops: list[Loop] = []
         self.swallowing = 0  # enclosing try statements whose handlers may fall through
+        self.pipeline_context = 0  # enclosing ``with ....pipeline()`` blocks
 
     def block(self, body: Sequence[cst.BaseStatement], scope: Scope, outer: Loop | None) -> None:
         for stmt in body:
@@ -208,6 +211,14 @@ class _Finder:
             saved, self.swallowing = self.swallowing, 0
             self.block(_body(stmt.body), inner, None)
             self.swallowing = saved
+            return
+        if isinstance(stmt, cst.With) and any(_pipeline_context(i.item) for i in stmt.items):
+            # ``with self.pipeline():`` may swap the receiver for a pipeline (redis_dict
+            # does): commands inside may be queued, not sent
+            self.pipeline_context += 1
+            self._expressions(stmt, stmt, None, scope, outer)
+            self.block(_body(stmt.body), scope, outer)
+            self.pipeline_context -= 1
             return
         if isinstance(stmt, (cst.Try, cst.TryStar)):
             swallows = any(_falls_through(h.body) for h in stmt.handlers)
@@ -235,6 +246,9 @@ class _Finder:
     def _add(self, loop: Loop, outer: Loop | None) -> None:
         loop.outer = outer
         loop.in_swallowing_try = self.swallowing > 0
+        if self.pipeline_context and loop.independent:
+            loop.independent = False
+            loop.reason = "inside a with ....pipeline() block: commands may be queued"
         if outer is not None:
             outer.inner.append(loop)
         self.loops.append(loop)
@@ -275,6 +289,7 @@ class _Test:
     end_cmd: int
     exits: bool  # break/return/raise inside
     continues: bool  # continue inside
+    branch: bool = False  # an ``if`` (not a loop header)
 
 
 class _LoopReader:
@@ -285,6 +300,8 @@ class _LoopReader:
         self.loop: Loop | None = None
         self.steps: list[tuple[frozenset[str], frozenset[str]]] = []  # (reads, writes)
         self.tests: list[_Test] = []
+        self.accumulators: set[str] = set()  # names the body grows: lists, counters
+        self.unknown: set[str] = set()  # names bound from code we cannot see into
 
     # ---- for / while -------------------------------------------------------------
     def statement_loop(self, stmt: cst.For | cst.While) -> Loop:
@@ -433,6 +450,7 @@ class _LoopReader:
                         raise _Ineligible("a condition in the loop awaits")
                     if facts.opaque:
                         self.opaque_calls(facts.calls)
+                        reads.add(_OPAQUE)
                     reads |= facts.reads
                     branches.append(node.body)
                     node = node.orelse  # type: ignore[assignment]
@@ -443,7 +461,9 @@ class _LoopReader:
             conts = any(_has_continue(b) for b in branches)
             for b in branches:
                 self.suite(b, True, nested)
-            self.tests.append(_Test(frozenset(reads), start, len(loop.commands), exits, conts))
+            self.tests.append(
+                _Test(frozenset(reads), start, len(loop.commands), exits, conts, branch=True)
+            )
             return
         if isinstance(stmt, (cst.For, cst.While)):
             if stmt.orelse is not None:
@@ -567,6 +587,7 @@ class _LoopReader:
                 extra_reads |= self.scanner.scan(t).reads - set(names)
             if isinstance(small, cst.AugAssign):
                 extra_reads.update(names)
+                self.accumulators.update(names)
         if loop.client_key is not None and any(names_overlap(w, loop.client_key) for w in writes):
             raise _Ineligible("the client is rebound in the loop")
         self.expression(value, frozenset(writes), frozenset(extra_reads))
@@ -599,10 +620,14 @@ class _LoopReader:
                 and self._local_container(func.value.value)
             ):
                 container_writes.add(func.value.value)
+                self.accumulators.add(func.value.value)
                 loop.writes_state = True
                 continue
             opaque.append(call)
         self.opaque_calls(opaque)
+        if opaque or facts.has_await:
+            # what code we cannot see into returns may come from Redis
+            self.unknown.update(writes | frozenset(facts.writes))
         self.steps.append(
             (
                 frozenset(facts.reads) | extra_reads,
@@ -651,8 +676,30 @@ class _LoopReader:
         for c in loop.commands:
             if any(names_overlap(r, t) for r in c.reads for t in tainted):
                 raise _Ineligible("a command's arguments depend on a result")
+        if all(_sends_a_batch(c) for c in loop.commands):
+            raise _Ineligible("every iteration already sends a batch (a chunked loop)")
+        for test in self.tests:
+            if (
+                test.branch
+                and test.first_cmd < test.end_cmd
+                and any(names_overlap(r, a) for r in test.reads for a in self.accumulators)
+            ):
+                raise _Ineligible("a command runs once per batch of items (a chunked loop)")
+        # the same for what unseen code returned: it may be a Redis reply too
+        unknown = set(self.unknown) | {_OPAQUE}
+        changed = True
+        while changed:
+            changed = False
+            for reads, writes in self.steps:
+                if writes - unknown and any(names_overlap(r, t) for r in reads for t in unknown):
+                    unknown |= writes
+                    changed = True
         n = len(loop.commands)
         for test in self.tests:
+            if test.first_cmd < test.end_cmd and any(
+                names_overlap(r, t) for r in test.reads for t in unknown
+            ):
+                raise _Ineligible("whether a command runs depends on code we cannot see into")
             if not any(names_overlap(r, t) for r in test.reads for t in tainted):
                 continue
             if test.first_cmd < test.end_cmd or test.exits:
@@ -833,6 +880,10 @@ class _PipelineScan:
                     name = n.targets[0].target.value
                     uses[name] = PipelineUse(name, key, True)
                     creates.add(id(n.value))
+        # a pipeline filled by an inner loop, or executed under a condition, is a
+        # chunked batch: one round trip per chunk is the recommended pattern
+        if any(self._chunked(loop.body, name) for name in uses) or self._outer_chunked(loop.body):
+            return []
         # executes, and everything else that touches Redis
         tainted: set[str] = set()
         queued_reads: set[str] = set()
@@ -886,6 +937,43 @@ class _PipelineScan:
                 out.append(use)
         return out
 
+    def _chunked(self, body: cst.CSTNode, name: str) -> bool:
+        """Does ``name`` get commands in an inner loop, or its execute() under an if?"""
+        for n in _walk(body):
+            if isinstance(n, (cst.For, cst.While, *_COMPS)):
+                for m in _walk(n):
+                    if (
+                        isinstance(m, cst.Call)
+                        and isinstance(m.func, cst.Attribute)
+                        and isinstance(m.func.value, cst.Name)
+                        and m.func.value.value == name
+                    ):
+                        return True
+            if isinstance(n, cst.If):
+                for m in _walk(n):
+                    if (
+                        isinstance(m, cst.Call)
+                        and isinstance(m.func, cst.Attribute)
+                        and m.func.attr.value == "execute"
+                        and isinstance(m.func.value, cst.Name)
+                        and m.func.value.value == name
+                    ):
+                        return True
+        return False
+
+    def _outer_chunked(self, body: cst.CSTNode) -> bool:
+        """An execute() under an if on a pipeline created outside the loop."""
+        for n in _walk(body):
+            if isinstance(n, cst.If):
+                for m in _walk(n):
+                    if (
+                        isinstance(m, cst.Call)
+                        and isinstance(m.func, cst.Attribute)
+                        and m.func.attr.value == "execute"
+                    ):
+                        return True
+        return False
+
     def _is_execute(self, value: cst.BaseExpression, uses: dict[str, PipelineUse]) -> bool:
         call = value.expression if isinstance(value, cst.Await) else value
         return (
@@ -907,6 +995,15 @@ def _sole_value(scope: Scope, name: str) -> cst.BaseExpression | None:
     if b.kind == "with" or b.kind == "assign":
         return b.value
     return None
+
+
+def _pipeline_context(expr: cst.BaseExpression) -> bool:
+    """``x.pipeline(...)`` / ``x.transaction(...)``, whatever ``x`` is."""
+    return (
+        isinstance(expr, cst.Call)
+        and isinstance(expr.func, cst.Attribute)
+        and expr.func.attr.value in ("pipeline", "transaction")
+    )
 
 
 def _comp_targets(node: cst.CSTNode) -> Iterator[str]:
@@ -936,6 +1033,23 @@ def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         n = stack.pop()
         yield n
         stack.extend(iter_children(n))
+
+
+def _sends_a_batch(c: Command) -> bool:
+    """A command given many keys or members at once: ``delete(*chunk)``, ``mget(keys)``."""
+    return any(a.star for a in c.call.args) or c.method in _multi_methods()
+
+
+@lru_cache(maxsize=1)
+def _multi_methods() -> frozenset[str]:
+    """Methods that are the multi-key form of another (``mget``, ``hmget``...)."""
+    return frozenset(
+        spec.multi_form.method
+        for spec in catalog.all_commands().values()
+        if spec.multi_form is not None
+        and spec.multi_form.method != spec.method
+        and spec.multi_form.kind in ("multi_key", "same_key_fields")
+    )
 
 
 def _always_true(test: cst.BaseExpression) -> bool:

@@ -58,11 +58,12 @@ class RoundTripInLoop(Rule):
                 continue  # RP103: one multi-key command does it
             callees, where = describe(loop)
             n = len(loop.commands)
-            verb = "runs" if len(loop.commands) == 1 or len(set(callees)) == 1 else "run"
-            if " and " in callees:
-                verb = "run"
+            verb = "run" if " and " in callees else "runs"
+            if verb == "runs" and n > 1:
+                verb = f"runs {n} times"
             each = "one round trip each" if n == 1 else f"{n} round trips each"
-            message = f"{callees} {verb} once per {where}: {each}; one pipeline needs 1"
+            once = "" if verb.endswith("times") else " once"
+            message = f"{callees} {verb}{once} per {where}: {each}; one pipeline needs 1"
             if loop.consumer == "gather":
                 message += " (asyncio.gather also takes one pool connection per command)"
             yield Finding(
