@@ -34,6 +34,7 @@ import libcst as cst
 from pipelint import catalog
 from pipelint.analysis.exprs import Scanner, names_overlap, target_names
 from pipelint.analysis.model import Command, Run
+from pipelint.analysis.runs import statement_value
 from pipelint.clients.resolve import ClientInfo
 from pipelint.clients.scopes import Scope, dotted_name, iter_children
 
@@ -428,6 +429,11 @@ class _LoopReader:
             cmds = self.walker.commands(stmt, self.scope)
             if cmds is None:
                 cmds = self.append_commands(stmt)
+            if cmds is None:
+                parts = statement_value(stmt)
+                if parts is not None:
+                    small, kind, value, targets = parts
+                    cmds = self.wrapped_commands(stmt, small, kind, value, targets)
             if cmds is not None:
                 self.add_commands(cmds, conditional, nested)
                 return
@@ -511,9 +517,54 @@ class _LoopReader:
             return None
         if not self.container(call.func.value.value):
             return None
-        return self.walker.commands_in(
-            stmt, small, "append", call.args[0].value, (call.func.value,), self.scope
-        )
+        args = (stmt, small, "append", call.args[0].value, (call.func.value,))
+        return self.walker.commands_in(*args, self.scope) or self.wrapped_commands(*args)
+
+    def wrapped_commands(
+        self,
+        stmt: cst.SimpleStatementLine,
+        small: cst.BaseSmallStatement,
+        kind: str,
+        value: cst.BaseExpression,
+        targets: tuple[cst.BaseExpression, ...],
+    ) -> list[Command] | None:
+        """Commands inside code we cannot see into (``Model(r.hgetall(k))``): in a loop,
+        that code would run after the commands are sent, so the loop is still a batch,
+        as long as that code does not use Redis (then it is marked opaque)."""
+        calls = list(self.walker.client_calls(value, self.scope))
+        if not calls or any(cc.conditional or cc.nested for cc in calls):
+            return None
+        cmds: list[Command] = []
+        skip: set[int] = set()
+        for cc in calls:
+            node: cst.BaseExpression = cc.await_node if cc.await_node is not None else cc.call
+            got = self.walker.commands_in(stmt, small, kind, node, targets, self.scope)
+            if not got or len(got) != 1:
+                return None
+            got[0].wrapped = True
+            cmds.append(got[0])
+            skip.add(id(node))
+        # the code around the commands
+        opaque: list[cst.Call] = []
+        stack: list[cst.CSTNode] = [value]
+        while stack:
+            n = stack.pop()
+            if id(n) in skip:
+                continue
+            if isinstance(n, (cst.Yield, cst.NamedExpr, cst.Lambda, *_COMPS)):
+                return None
+            if isinstance(n, cst.Await):
+                opaque.append(cst.Call(func=cst.Name("await")))
+            if isinstance(n, cst.Call) and self.scanner.call_kind(n) == "opaque":
+                if self.walker.calls_redis_code(n, self.scope):
+                    raise _Ineligible("the loop body calls code that uses Redis")
+                opaque.append(n)
+            stack.extend(iter_children(n))
+        if opaque:
+            assert self.loop is not None
+            self.loop.opaque = True
+            self.loop.visible_writes = True
+        return cmds
 
     def container(self, name: str) -> bool:
         return self._local_container(name)
@@ -764,6 +815,8 @@ class _LoopReader:
             if loop.consumer == "gather":
                 value = cst.Await(expression=element)  # gather awaits each coroutine
             cmds = self.walker.commands_in(stmt, small, "element", value, (), self.scope)
+            if cmds is None and loop.consumer != "gather":
+                cmds = self.wrapped_commands(stmt, small, "element", value, ())
             if cmds is None:
                 if self.uses_client(element):
                     raise _Ineligible("the element uses Redis in a way we cannot batch")

@@ -187,25 +187,10 @@ class _Walker:
         Usually one (``a = r.get(k)``); several when one expression sends independent
         commands on one client (``return r.get(a), r.get(b)``). None when the statement
         uses a client any other way, conditionally, or one command inside another."""
-        if len(stmt.body) != 1:
+        parts = statement_value(stmt)
+        if parts is None:
             return None
-        small = stmt.body[0]
-        targets: tuple[cst.BaseExpression, ...] = ()
-        if isinstance(small, cst.Expr):
-            kind, value = "expr", small.value
-        elif isinstance(small, cst.Assign):
-            kind, value = "assign", small.value
-            targets = tuple(t.target for t in small.targets)
-        elif isinstance(small, cst.AnnAssign) and small.value is not None:
-            kind, value = "annassign", small.value
-            targets = (small.target,)
-        elif isinstance(small, cst.AugAssign):
-            kind, value = "augassign", small.value
-            targets = (small.target,)
-        elif isinstance(small, cst.Return) and small.value is not None:
-            kind, value = "return", small.value
-        else:
-            return None
+        small, kind, value, targets = parts
         return self.commands_in(stmt, small, kind, value, targets, scope)
 
     def commands_in(
@@ -530,6 +515,33 @@ class _Walker:
 _LEAVES = frozenset({cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis})
 #: code inside runs later, repeatedly or not at all
 _DEFERRED = frozenset({cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp})
+
+
+def statement_value(
+    stmt: cst.SimpleStatementLine,
+) -> tuple[cst.BaseSmallStatement, str, cst.BaseExpression, tuple[cst.BaseExpression, ...]] | None:
+    """(small statement, kind, value, targets) of a one-statement line whose value a
+    command's result could be: ``x = v``, ``x: T = v``, ``x += v``, ``return v``, ``v``."""
+    if len(stmt.body) != 1:
+        return None
+    small = stmt.body[0]
+    targets: tuple[cst.BaseExpression, ...] = ()
+    if isinstance(small, cst.Expr):
+        kind, value = "expr", small.value
+    elif isinstance(small, cst.Assign):
+        kind, value = "assign", small.value
+        targets = tuple(t.target for t in small.targets)
+    elif isinstance(small, cst.AnnAssign) and small.value is not None:
+        kind, value = "annassign", small.value
+        targets = (small.target,)
+    elif isinstance(small, cst.AugAssign):
+        kind, value = "augassign", small.value
+        targets = (small.target,)
+    elif isinstance(small, cst.Return) and small.value is not None:
+        kind, value = "return", small.value
+    else:
+        return None
+    return small, kind, value, targets
 
 
 def _falls_through(suite: cst.BaseSuite) -> bool:
