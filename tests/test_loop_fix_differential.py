@@ -35,6 +35,7 @@ from pipelint.checker import check_source
 from pipelint.server import RedisServer, RedisServerError
 from pipelint.server.cluster import LocalCluster
 from tests.fixture_support import fixed_text, fixture_config, loop_fix_cases, project_for
+from tests.test_fix_differential import keyspace
 
 _counter = itertools.count()
 
@@ -66,30 +67,11 @@ def seed(r: Any, tag: str = "") -> None:
         r.set(f"{prefix}k:1:ttl", "x", ex=1000)
 
 
-def _value(r: Any, key: bytes) -> tuple[str, Any, bool]:
-    kind = r.type(key)
-    kind = kind.decode() if isinstance(kind, bytes) else kind
-    value: Any
-    if kind == "string":
-        value = r.get(key)
-    elif kind == "hash":
-        value = sorted(r.hgetall(key).items())
-    elif kind == "list":
-        value = r.lrange(key, 0, -1)
-    elif kind == "set":
-        value = sorted(r.smembers(key))
-    elif kind == "zset":
-        value = r.zrange(key, 0, -1, withscores=True)
-    else:
-        value = None
-    return kind, value, r.ttl(key) > 0
-
-
 def keyspace_of(clients: list[redis.Redis]) -> dict[bytes, tuple[str, Any, bool]]:
+    """The keyspace of every node (one for a server, each master of a cluster)."""
     out: dict[bytes, tuple[str, Any, bool]] = {}
     for r in clients:
-        for key in sorted(r.keys("*")):
-            out[key] = _value(r, key)
+        out.update(keyspace(r))
     return dict(sorted(out.items()))
 
 

@@ -188,11 +188,9 @@ def _child_suites(stmt: cst.BaseStatement) -> Iterator[cst.BaseSuite]:
 
 
 def _body(suite: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
-    if isinstance(suite, cst.IndentedBlock):
-        return suite.body
-    if isinstance(suite, cst.SimpleStatementSuite):
-        return [cst.SimpleStatementLine(body=suite.body)]
-    return []
+    from pipelint.analysis.runs import _body as body
+
+    return body(suite)
 
 
 class _Finder:
@@ -323,7 +321,7 @@ class _LoopReader:
                     raise _Ineligible("the loop condition uses Redis")
                 if test.opaque or test.has_await:
                     raise _Ineligible("the loop condition calls code we cannot see into")
-                if _always_true(stmt.test) and not _has_break(stmt.body):
+                if _always_true(stmt.test) and not _has_exit(stmt.body):
                     raise _Ineligible("the loop never ends (while True without break)")
                 self.tests.append(_Test(frozenset(test.reads), 0, 1 << 30, True, False))
             if stmt.orelse is not None:
@@ -699,6 +697,18 @@ class _LoopReader:
         return next(iter(self.walker.client_calls(node, self.scope)), None) is not None
 
     # ---- dependencies ----------------------------------------------------------------
+    def closure(self, names: set[str]) -> set[str]:
+        """``names`` and every name the body derives from them, across iterations."""
+        out = set(names)
+        changed = True
+        while changed:
+            changed = False
+            for reads, writes in self.steps:
+                if writes - out and any(names_overlap(r, t) for r in reads for t in out):
+                    out |= writes
+                    changed = True
+        return out
+
     def finish(self) -> None:
         loop = self.loop
         assert loop is not None
@@ -706,16 +716,7 @@ class _LoopReader:
             raise _Ineligible("no command in the loop body")
         # results: names bound from a command, closed over statements reading them,
         # until nothing changes (a result may reach a later iteration: loop-carried)
-        tainted: set[str] = set()
-        for c in loop.commands:
-            tainted.update(c.writes)
-        changed = True
-        while changed:
-            changed = False
-            for reads, writes in self.steps:
-                if writes - tainted and any(names_overlap(r, t) for r in reads for t in tainted):
-                    tainted |= writes
-                    changed = True
+        tainted = self.closure({w for c in loop.commands for w in c.writes})
         key = loop.client_key
         assert key is not None
         if loop.target is not None and any(
@@ -737,14 +738,7 @@ class _LoopReader:
             ):
                 raise _Ineligible("a command runs once per batch of items (a chunked loop)")
         # the same for what unseen code returned: it may be a Redis reply too
-        unknown = set(self.unknown) | {_OPAQUE}
-        changed = True
-        while changed:
-            changed = False
-            for reads, writes in self.steps:
-                if writes - unknown and any(names_overlap(r, t) for r in reads for t in unknown):
-                    unknown |= writes
-                    changed = True
+        unknown = self.closure(self.unknown | {_OPAQUE})
         n = len(loop.commands)
         for test in self.tests:
             if test.first_cmd < test.end_cmd and any(
@@ -993,39 +987,15 @@ class _PipelineScan:
     def _chunked(self, body: cst.CSTNode, name: str) -> bool:
         """Does ``name`` get commands in an inner loop, or its execute() under an if?"""
         for n in _walk(body):
-            if isinstance(n, (cst.For, cst.While, *_COMPS)):
-                for m in _walk(n):
-                    if (
-                        isinstance(m, cst.Call)
-                        and isinstance(m.func, cst.Attribute)
-                        and isinstance(m.func.value, cst.Name)
-                        and m.func.value.value == name
-                    ):
-                        return True
-            if isinstance(n, cst.If):
-                for m in _walk(n):
-                    if (
-                        isinstance(m, cst.Call)
-                        and isinstance(m.func, cst.Attribute)
-                        and m.func.attr.value == "execute"
-                        and isinstance(m.func.value, cst.Name)
-                        and m.func.value.value == name
-                    ):
-                        return True
+            if isinstance(n, (cst.For, cst.While, *_COMPS)) and _method_call(n, None, name):
+                return True
+            if isinstance(n, cst.If) and _method_call(n, "execute", name):
+                return True
         return False
 
     def _outer_chunked(self, body: cst.CSTNode) -> bool:
         """An execute() under an if on a pipeline created outside the loop."""
-        for n in _walk(body):
-            if isinstance(n, cst.If):
-                for m in _walk(n):
-                    if (
-                        isinstance(m, cst.Call)
-                        and isinstance(m.func, cst.Attribute)
-                        and m.func.attr.value == "execute"
-                    ):
-                        return True
-        return False
+        return any(isinstance(n, cst.If) and _method_call(n, "execute") for n in _walk(body))
 
     def _is_execute(self, value: cst.BaseExpression, uses: dict[str, PipelineUse]) -> bool:
         call = value.expression if isinstance(value, cst.Await) else value
@@ -1039,6 +1009,23 @@ class _PipelineScan:
                 or _sole_value(self.scope, call.func.value.value) is not None
             )
         )
+
+
+def _method_call(node: cst.CSTNode, method: str | None, owner: str | None = None) -> bool:
+    """Is there a call ``<owner>.<method>(...)`` in ``node`` (any method or owner when
+    None)?"""
+    for m in _walk(node):
+        if (
+            isinstance(m, cst.Call)
+            and isinstance(m.func, cst.Attribute)
+            and (method is None or m.func.attr.value == method)
+            and (
+                owner is None
+                or (isinstance(m.func.value, cst.Name) and m.func.value.value == owner)
+            )
+        ):
+            return True
+    return False
 
 
 def _sole_value(scope: Scope, name: str) -> cst.BaseExpression | None:
@@ -1120,10 +1107,6 @@ def _loop_free(suite: cst.BaseSuite) -> Iterator[cst.CSTNode]:
         elif not isinstance(stmt, (cst.For, cst.While, cst.FunctionDef, cst.ClassDef)):
             for child in _child_suites(stmt):
                 yield from _loop_free(child)
-
-
-def _has_break(suite: cst.BaseSuite) -> bool:
-    return any(isinstance(n, (cst.Break, cst.Return, cst.Raise)) for n in _loop_free(suite))
 
 
 def _has_exit(suite: cst.BaseSuite) -> bool:
