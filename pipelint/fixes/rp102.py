@@ -152,8 +152,7 @@ class LoopFix:
         iterated twice but might be readable only once."""
         loop = self.loop
         assert loop.iterable is not None
-        start, end = self.ctx.span(loop.iterable)
-        text = self.ctx.source[start:end]
+        text = atom(self.ctx, loop.iterable)
         self.iterable_safety()
         if loop.reiterable:
             return text, []
@@ -330,6 +329,20 @@ def _comp_target_names(node: cst.CSTNode) -> list[str]:
 def _src(ctx: FileContext, node: cst.CSTNode) -> str:
     start, end = ctx.span(node)
     return ctx.source[start:end]
+
+
+_ATOMS = (
+    cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.List, cst.Dict, cst.Set,
+    cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.Integer,
+    cst.ListComp, cst.SetComp, cst.DictComp,
+)  # fmt: skip
+
+
+def atom(ctx: FileContext, node: cst.BaseExpression) -> str:
+    """The source of ``node``, in parentheses unless it is an atom: safe anywhere an
+    expression goes (``for k in a, b:`` is a statement's, not a comprehension's)."""
+    text = _src(ctx, node)
+    return text if isinstance(node, _ATOMS) else f"({text})"
 
 
 def _common_safety(lf: LoopFix) -> None:

@@ -20,7 +20,7 @@ from pipelint.checker.context import FileContext
 from pipelint.diagnostics import Edit, Fix
 from pipelint.fixes import register
 from pipelint.fixes.rp101 import _IDENT, _line_text
-from pipelint.fixes.rp102 import LoopFix, _common_safety, _src
+from pipelint.fixes.rp102 import LoopFix, _common_safety, _src, atom
 
 __all__ = ["build_fix"]
 
@@ -108,7 +108,7 @@ def _loop_fix(ctx: FileContext, plan: MultiPlan, loop: object) -> Fix | None:
         items, pre = lf.items()
     else:
         assert loop.iterable is not None
-        items = _src(ctx, loop.iterable)
+        items = atom(ctx, loop.iterable)
     item = _src(ctx, plan.items[0])
     arg = lf.fresh(_PLURAL.get(plan.method, "names"))
     value = plan.values[0]
@@ -132,7 +132,11 @@ def _loop_fix(ctx: FileContext, plan: MultiPlan, loop: object) -> Fix | None:
         pre.append(f"{arg} = [{item} {clauses}]")
     call = _call(plan, lf.receiver, arg, loop.is_async)
     if plan.result == "unused":
-        lines = [*pre, f"if {arg}:", lf.unit + call]
+        comment = ""
+        if isinstance(node, cst.For) and isinstance(node.body, cst.IndentedBlock):
+            header = node.body.header.comment
+            comment = f"  {header.value}" if header is not None else ""
+        lines = [*pre, f"if {arg}:{comment}", lf.unit + call]
         return Fix(*lf.verdict(what), (lf.edit(lf.block(lines)),))
     if plan.result == "sum":
         rebuilt = f"({call} if {arg} else 0)"
