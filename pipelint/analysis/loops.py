@@ -118,7 +118,11 @@ class Loop:
     top: bool = False
     results_bound: bool = False
     writes: frozenset[str] = frozenset()  # names the loop (target and body) binds or mutates
-    in_swallowing_try: bool = False  # inside a try whose except may carry on  # some result goes to a name, container or element
+    in_swallowing_try: bool = False  # inside a try whose except may carry on
+    # comprehensions: why its commands cannot (display) or may not provably (unsafe) be
+    # sent before the statement holding it runs
+    hoist_display: str | None = None
+    hoist_unsafe: str | None = None  # some result goes to a name, container or element
 
     @property
     def reiterable(self) -> bool:
@@ -777,8 +781,7 @@ class _LoopReader:
             loop.iterable_kind = self.iterable_kind(
                 node.for_in.iter, node.for_in.asynchronous is not None
             )
-            if not isinstance(stmt, cst.SimpleStatementLine) or small is None:
-                raise _Ineligible("a comprehension outside a simple statement")
+            self._statement_context(node, stmt, small)
             for_in: cst.CompFor | None = node.for_in
             first = True
             while for_in is not None:
@@ -837,6 +840,34 @@ class _LoopReader:
             loop.independent = False
             loop.reason = str(exc)
         return loop
+
+    def _statement_context(
+        self, node: cst.CSTNode, stmt: cst.BaseStatement, small: cst.BaseSmallStatement | None
+    ) -> None:
+        """Can the commands be sent before the statement holding the comprehension
+        runs? Sets ``hoist_display`` / ``hoist_unsafe`` when not, or not provably."""
+        loop = self.loop
+        assert loop is not None
+        if not isinstance(stmt, cst.SimpleStatementLine) or small is None:
+            loop.hoist_display = "the comprehension is in the header of a compound statement"
+            return
+        outer = loop.consumer_node if loop.consumer == "gather" else node
+        path = _conditional_path(small, outer)  # type: ignore[arg-type]
+        if path is None or path:
+            loop.hoist_display = "the comprehension runs only under a condition"
+            return
+        rest = [n for n in _walk_outside(small, outer) if isinstance(n, (cst.Call, cst.Await))]
+        for n in rest:
+            if isinstance(n, cst.Await) or self.scanner.call_kind(n) == "opaque":
+                if self.uses_client(n) or (
+                    isinstance(n, cst.Call) and self.walker.calls_redis_code(n, self.scope)
+                ):
+                    loop.hoist_display = "the statement also uses Redis around the loop"
+                    return
+                loop.hoist_unsafe = (
+                    "code of the statement around the comprehension runs after the "
+                    "commands are sent instead of before"
+                )
 
     def _pure(self, expr: cst.BaseExpression) -> None:
         facts = self.scanner.scan(expr)
@@ -1026,6 +1057,37 @@ def _method_call(node: cst.CSTNode, method: str | None, owner: str | None = None
         ):
             return True
     return False
+
+
+def _conditional_path(root: cst.CSTNode, target: cst.CSTNode) -> bool | None:
+    """Is ``target`` reached from ``root`` only under a condition (an ``if``
+    expression's branch, the right side of ``and``/``or``, a lambda or another
+    comprehension's element)? None when it is not found."""
+    stack: list[tuple[cst.CSTNode, bool]] = [(root, False)]
+    while stack:
+        n, cond = stack.pop()
+        if n is target:
+            return cond
+        if isinstance(n, cst.IfExp):
+            stack.append((n.test, cond))
+            stack.extend((c, True) for c in (n.body, n.orelse))
+        elif isinstance(n, cst.BooleanOperation):
+            stack.extend(((n.left, cond), (n.right, True)))
+        elif isinstance(n, (cst.Lambda, *_COMPS)):
+            stack.extend((c, True) for c in iter_children(n))
+        else:
+            stack.extend((c, cond) for c in iter_children(n))
+    return None
+
+
+def _walk_outside(root: cst.CSTNode, skip: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if n is skip:
+            continue
+        yield n
+        stack.extend(iter_children(n))
 
 
 def _sole_value(scope: Scope, name: str) -> cst.BaseExpression | None:

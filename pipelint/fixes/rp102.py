@@ -235,6 +235,7 @@ def _comprehension(lf: LoopFix) -> Fix | None:
     what = "Queue the commands in one pipeline and rebuild the value from the replies"
     if loop.scope.enclosing_function() is None:
         lf.display.append("the loop variables would leak into the module")
+    hoist(lf)
     comp_start, comp_end = ctx.span(node)
     outside = ctx.source[lf.fn_span[0] : comp_start] + ctx.source[comp_end : lf.fn_span[1]]
     used = set(_IDENT.findall(outside))
@@ -315,6 +316,14 @@ def _comprehension(lf: LoopFix) -> Fix | None:
         statement,
     ]
     return Fix(*lf.verdict(what), (lf.edit(lf.block(out)),))
+
+
+def hoist(lf: LoopFix) -> None:
+    """A comprehension's commands are sent before its statement runs."""
+    if lf.loop.hoist_display:
+        lf.display.append(lf.loop.hoist_display)
+    if lf.loop.hoist_unsafe:
+        lf.unsafe.append(lf.loop.hoist_unsafe)
 
 
 def _comp_target_names(node: cst.CSTNode) -> list[str]:

@@ -20,7 +20,7 @@ from pipelint.checker.context import FileContext
 from pipelint.diagnostics import Edit, Fix
 from pipelint.fixes import register
 from pipelint.fixes.rp101 import _IDENT, _line_text
-from pipelint.fixes.rp102 import LoopFix, _common_safety, _src, atom
+from pipelint.fixes.rp102 import LoopFix, _common_safety, _src, atom, hoist
 
 __all__ = ["build_fix"]
 
@@ -78,6 +78,8 @@ def _loop_fix(ctx: FileContext, plan: MultiPlan, loop: object) -> Fix | None:
     lf.display = [d for d in lf.display if "cluster" not in d]
     _common_safety(lf)
     lf.unsafe = [u for u in lf.unsafe if not u.startswith("they write")]
+    if not isinstance(loop.node, cst.For):
+        hoist(lf)
     _verdict_reasons(plan, lf, lf.unsafe)
     c = plan.commands[0]
     if c.wrapped:
