@@ -97,6 +97,9 @@ class Loop:
     consumer_node: cst.CSTNode | None = None  # the call consuming it (or its await)
     target: cst.BaseExpression | None = None  # loop variable(s)
     iterable: cst.BaseExpression | None = None
+    # "literal" | "range" | "local" (a fresh container of this function) | "client" (a
+    # command's reply) | "scan" (a client's *scan_iter) | "name" | "attribute" | "call"
+    # | "comprehension" | "while" | "unknown"
     iterable_kind: str = "unknown"
     commands: list[Command] = field(default_factory=list)
     client_key: str | None = None
@@ -104,7 +107,7 @@ class Loop:
     is_async: bool = False
     conditional: bool = False  # a command runs only under an ``if``
     nested: bool = False  # a command is in an inner loop
-    early_exit: bool = False
+    early_exit: bool = False  # break/return/raise in the body, or any()/all()
     opaque: bool = False  # the body calls code we cannot see into
     writes_state: bool = False  # the body writes attributes, items or containers
     visible_writes: bool = False  # ... that callers could see (not local containers)
@@ -115,14 +118,14 @@ class Loop:
     inner: list[Loop] = field(default_factory=list)
     runs: list[Run] = field(default_factory=list)  # runs of commands inside the body
     pipelines: list[PipelineUse] = field(default_factory=list)
-    top: bool = False
-    results_bound: bool = False
+    top: bool = False  # independent, and no enclosing loop is: the loop to report
+    results_bound: bool = False  # some result goes to a name, container or element
     writes: frozenset[str] = frozenset()  # names the loop (target and body) binds or mutates
     in_swallowing_try: bool = False  # inside a try whose except may carry on
     # comprehensions: why its commands cannot (display) or may not provably (unsafe) be
     # sent before the statement holding it runs
     hoist_display: str | None = None
-    hoist_unsafe: str | None = None  # some result goes to a name, container or element
+    hoist_unsafe: str | None = None
 
     @property
     def reiterable(self) -> bool:
@@ -517,7 +520,7 @@ class _LoopReader:
             and not call.args[0].star
         ):
             return None
-        if not self.container(call.func.value.value):
+        if not self._local_container(call.func.value.value):
             return None
         args = (stmt, small, "append", call.args[0].value, (call.func.value,))
         return self.walker.commands_in(*args, self.scope) or self.wrapped_commands(*args)
@@ -567,9 +570,6 @@ class _LoopReader:
             self.loop.opaque = True
             self.loop.visible_writes = True
         return cmds
-
-    def container(self, name: str) -> bool:
-        return self._local_container(name)
 
     def add_commands(self, cmds: list[Command], conditional: bool, nested: bool) -> None:
         loop = self.loop
