@@ -204,8 +204,6 @@ def _wrap(lf: LoopFix) -> Fix | None:
         else "an error reply is raised after every command ran, with redis-py's "
         "'Command # n' prefix"
     )
-    if loop.early_exit:
-        lf.unsafe.insert(0, "the loop may stop early")
     n = len(loop.commands)
     what = f"Send the loop's {'command' if n == 1 else f'{n} commands'} in one pipeline"
     if not ctx.config.fix_edits:

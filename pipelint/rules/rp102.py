@@ -17,12 +17,17 @@ __all__ = ["RoundTripInLoop", "reported", "describe"]
 
 
 def reported(loop: Loop) -> bool:
-    """Does RP102 (or RP103) report this loop? Its outermost independent loop, and a
-    loop that may stop early only when every command reads (batching sends commands
-    the original never sent)."""
+    """Does RP102 (or RP103) report this loop? Its outermost independent loop; a
+    comprehension that may stop early (``any``, ``all``) only when every command reads:
+    batching it sends commands for items the original never reached. A ``for`` or
+    ``while`` statement keeps its own control flow in the pipeline, ``break`` included."""
     if not loop.top:
         return False
-    if loop.early_exit and not all(c.spec.readonly and not c.spec.write for c in loop.commands):
+    if (
+        loop.early_exit
+        and loop.kind not in ("for", "while")
+        and not all(c.spec.readonly and not c.spec.write for c in loop.commands)
+    ):
         return False
     return True
 
