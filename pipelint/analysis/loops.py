@@ -71,6 +71,14 @@ _FINITE_CALLS = frozenset(
 _UNBOUNDED = frozenset({"itertools.count", "itertools.cycle", "itertools.repeat"})
 _COMPS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 _OPAQUE = "<opaque>"  # stands for a call we cannot see into, in a test's reads
+# exact types, for the hot walks (isinstance on LibCST's abstract bases is slow)
+_COMP_TYPES = frozenset(_COMPS)
+_NOT_EXPRESSIONS = frozenset(
+    {cst.IndentedBlock, cst.SimpleStatementSuite, cst.Lambda, cst.FunctionDef, cst.ClassDef}
+)
+_LEAF_TYPES = frozenset(
+    {cst.Name, cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis}
+)
 
 
 @dataclass(eq=False)
@@ -242,6 +250,8 @@ class _Finder:
                 self.block(_body(suite), scope, loop)
             return
         if isinstance(stmt, cst.SimpleStatementLine):
+            if self.walker._commands.get(id(stmt)):
+                return  # it sends commands, none of them in a comprehension (runs.py)
             for small in stmt.body:
                 self._expressions(small, stmt, small, scope, outer)
             return
@@ -271,9 +281,10 @@ class _Finder:
         stack: list[tuple[cst.CSTNode, Loop | None, cst.CSTNode | None]] = [(node, outer, None)]
         while stack:
             n, out, parent = stack.pop()
-            if isinstance(n, (cst.BaseSuite, cst.Lambda, cst.FunctionDef, cst.ClassDef)):
+            t = type(n)
+            if t in _NOT_EXPRESSIONS or t in _LEAF_TYPES:
                 continue
-            if isinstance(n, _COMPS):
+            if t in _COMP_TYPES:
                 loop = _LoopReader(self.walker, scope).comprehension(n, stmt, small, parent)
                 self._add(loop, out)
                 for child in iter_children(n):
@@ -314,6 +325,8 @@ class _LoopReader:
         loop = Loop(stmt, "for" if isinstance(stmt, cst.For) else "while", stmt, None, self.scope)
         self.loop = loop
         try:
+            if not self.uses_client(stmt.body):
+                raise _Ineligible("no command in the loop body")
             if isinstance(stmt, cst.For):
                 loop.is_async_for = stmt.asynchronous is not None
                 loop.target = stmt.target
@@ -697,7 +710,7 @@ class _LoopReader:
             loop.opaque = True
             loop.visible_writes = True  # unknown code may change anything
 
-    def uses_client(self, node: cst.BaseExpression) -> bool:
+    def uses_client(self, node: cst.CSTNode) -> bool:
         return next(iter(self.walker.client_calls(node, self.scope)), None) is not None
 
     # ---- dependencies ----------------------------------------------------------------
@@ -777,6 +790,8 @@ class _LoopReader:
         loop.target = node.for_in.target
         loop.iterable = node.for_in.iter
         try:
+            if not self.uses_client(node):
+                raise _Ineligible("no command in the comprehension")
             self._consumer(node, parent, stmt)
             loop.iterable_kind = self.iterable_kind(
                 node.for_in.iter, node.for_in.asynchronous is not None
@@ -935,6 +950,8 @@ class _PipelineScan:
         return None
 
     def scan(self, loop: cst.For) -> list[PipelineUse]:
+        if not _method_call(loop.body, "execute"):
+            return []
         uses: dict[str, PipelineUse] = {}
         creates: set[int] = set()
         # pipelines created in the body
@@ -1047,8 +1064,8 @@ def _method_call(node: cst.CSTNode, method: str | None, owner: str | None = None
     None)?"""
     for m in _walk(node):
         if (
-            isinstance(m, cst.Call)
-            and isinstance(m.func, cst.Attribute)
+            type(m) is cst.Call
+            and type(m.func) is cst.Attribute
             and (method is None or m.func.attr.value == method)
             and (
                 owner is None
@@ -1134,7 +1151,8 @@ def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         n = stack.pop()
         yield n
-        stack.extend(iter_children(n))
+        if type(n) not in _LEAF_TYPES:
+            stack.extend(iter_children(n))
 
 
 def _sends_a_batch(c: Command) -> bool:

@@ -82,6 +82,7 @@ class _Walker:
         self.all_commands: list[Command] = []
         self._redis_code: dict[int, bool] = {}
         self._swallowing = 0  # enclosing try statements whose handlers may fall through
+        self._commands: dict[int, list[Command] | None] = {}  # commands() by statement
 
     # ---- blocks -------------------------------------------------------------------
     def block(self, body: Sequence[cst.BaseStatement], scope: Scope) -> None:
@@ -187,11 +188,13 @@ class _Walker:
         Usually one (``a = r.get(k)``); several when one expression sends independent
         commands on one client (``return r.get(a), r.get(b)``). None when the statement
         uses a client any other way, conditionally, or one command inside another."""
+        key = id(stmt)
+        if key in self._commands:  # asked again by the loop analysis (loops.py)
+            return self._commands[key]
         parts = statement_value(stmt)
-        if parts is None:
-            return None
-        small, kind, value, targets = parts
-        return self.commands_in(stmt, small, kind, value, targets, scope)
+        found = None if parts is None else self.commands_in(stmt, *parts, scope)
+        self._commands[key] = found
+        return found
 
     def commands_in(
         self,
