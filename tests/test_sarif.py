@@ -363,6 +363,11 @@ def test_only_enabled_rules_are_described(tmp_path: Path) -> None:
     report("sarif", RunResult(), out, ReportOptions(config=config, cwd=tmp_path))
     data = json.loads(out.getvalue())
     validate(data)
-    assert [r["id"] for r in data["runs"][0]["tool"]["driver"]["rules"]] == ["RP101"]
+    assert [r["id"] for r in data["runs"][0]["tool"]["driver"]["rules"]] == [
+        "RP101",
+        "RP102",
+        "RP103",
+        "RP104",
+    ]
     assert data["runs"][0]["results"] == []
     assert data["runs"][0]["invocations"][0] == {"executionSuccessful": True}

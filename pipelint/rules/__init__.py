@@ -5,11 +5,19 @@ from __future__ import annotations
 from pipelint.rules.base import Finding, Rule
 from pipelint.rules.meta import InternalError, SyntaxErrorRule, UnreadableFile
 from pipelint.rules.rp101 import SequentialCommands
+from pipelint.rules.rp102 import RoundTripInLoop
+from pipelint.rules.rp103 import MultiKeyForm
+from pipelint.rules.rp104 import PipelinePerIteration
 
 __all__ = ["ALL_RULES", "MODEL_RULES", "Finding", "Rule", "get_rule"]
 
 #: Rules that read the analysis model, in code order.
-MODEL_RULES: tuple[type[Rule], ...] = (SequentialCommands,)
+MODEL_RULES: tuple[type[Rule], ...] = (
+    SequentialCommands,
+    RoundTripInLoop,
+    MultiKeyForm,
+    PipelinePerIteration,
+)
 #: Every rule, including the RP9xx input diagnostics.
 ALL_RULES: dict[str, type[Rule]] = {
     r.code: r for r in (*MODEL_RULES, SyntaxErrorRule, UnreadableFile, InternalError)
