@@ -42,11 +42,15 @@ def fixture_config(path: Path, source: str) -> Config:
     table: dict[str, object] = {}
     for m in _CONFIG.finditer(source):
         table.update(tomllib.loads(m.group("toml")))
-    cfg = Config(root=path.parent, select=("RP",))
+    # a rule's folder checks that rule (and the input diagnostics) unless it says more
+    rule = next((p for p in path.parts if re.fullmatch(r"RP[0-9]{3}", p)), None)
+    cfg = Config(root=path.parent, select=(rule, "RP9") if rule else ("RP",))
     if "client-names" in table:
         cfg = cfg.with_overrides(client_names=tuple(table["client-names"]))  # type: ignore[arg-type]
     if "target" in table:
         cfg = cfg.with_overrides(target=str(table["target"]))
+    if "select" in table:
+        cfg = cfg.with_overrides(select=tuple(table["select"]))  # type: ignore[arg-type]
     return cfg
 
 

@@ -18,7 +18,8 @@ For every block (module, function, class body, ``if``/``for``/``while``/``try``/
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -29,6 +30,10 @@ from pipelint.catalog import CommandSpec
 from pipelint.clients.resolve import ClientInfo, Resolver
 from pipelint.clients.scopes import Scope, ScopeIndex, dotted_name, iter_children
 
+if TYPE_CHECKING:
+    from pipelint.analysis.atomic import AtomicFacts
+    from pipelint.analysis.pipelines import PipelineFacts
+
 __all__ = ["Analysis", "analyze"]
 
 
@@ -36,6 +41,8 @@ __all__ = ["Analysis", "analyze"]
 class Analysis:
     runs: list[Run]
     commands: list[Command]
+    atomic: AtomicFacts | None = field(default=None)  # see analysis/atomic.py
+    pipelines: PipelineFacts | None = field(default=None)  # see analysis/pipelines.py
 
 
 def analyze(index: ScopeIndex, resolver: Resolver) -> Analysis:
@@ -43,7 +50,18 @@ def analyze(index: ScopeIndex, resolver: Resolver) -> Analysis:
     module = index.module.node
     assert isinstance(module, cst.Module)
     walker.block(module.body, index.module)
-    return Analysis(walker.runs, walker.all_commands)
+    analysis = Analysis(walker.runs, walker.all_commands)
+    _add_atomicity_facts(analysis, walker, module)
+    return analysis
+
+
+def _add_atomicity_facts(analysis: Analysis, walker: _Walker, module: cst.Module) -> None:
+    """Facts of the atomicity and pipeline rules (RP2xx, RP3xx)."""
+    from pipelint.analysis.atomic import find_atomic
+    from pipelint.analysis.pipelines import find_pipelines
+
+    analysis.atomic = find_atomic(walker, module)
+    analysis.pipelines = find_pipelines(walker.index, walker.resolver)
 
 
 @dataclass

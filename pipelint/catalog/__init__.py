@@ -33,6 +33,7 @@ __all__ = [
     "MultiForm",
     "all_commands",
     "built_from",
+    "command_name",
     "is_command_method",
     "is_pipeline_api",
     "lookup",
@@ -172,6 +173,12 @@ def _pipeline_api() -> frozenset[str]:
 def lookup(method: str) -> CommandSpec | None:
     """The spec of a redis-py method or API member by name, or None if unknown."""
     return _specs().get(method)
+
+
+def command_name(method: str) -> str:
+    """The Redis command a method sends (``delete`` -> ``DEL``), else the method upper-cased."""
+    spec = _specs().get(method)
+    return spec.command if spec is not None and spec.command else method.upper()
 
 
 def all_commands() -> Mapping[str, CommandSpec]:

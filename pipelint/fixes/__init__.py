@@ -39,3 +39,7 @@ def has_fix(code: str) -> bool:
 def _load() -> None:
     """Import the fix modules so that they register."""
     import pipelint.fixes.rp101  # noqa: F401
+    import pipelint.fixes.rp201  # noqa: F401
+    import pipelint.fixes.rp202  # noqa: F401
+    import pipelint.fixes.rp203  # noqa: F401
+    import pipelint.fixes.rp302  # noqa: F401

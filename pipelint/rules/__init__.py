@@ -5,11 +5,23 @@ from __future__ import annotations
 from pipelint.rules.base import Finding, Rule
 from pipelint.rules.meta import InternalError, SyntaxErrorRule, UnreadableFile
 from pipelint.rules.rp101 import SequentialCommands
+from pipelint.rules.rp201 import ReadModifyWriteRule
+from pipelint.rules.rp202 import SetThenExpire
+from pipelint.rules.rp203 import DependentChain
+from pipelint.rules.rp301 import PipelineNeverExecuted
+from pipelint.rules.rp302 import ScriptInPipeline
 
 __all__ = ["ALL_RULES", "MODEL_RULES", "Finding", "Rule", "get_rule"]
 
 #: Rules that read the analysis model, in code order.
-MODEL_RULES: tuple[type[Rule], ...] = (SequentialCommands,)
+MODEL_RULES: tuple[type[Rule], ...] = (
+    SequentialCommands,
+    ReadModifyWriteRule,
+    SetThenExpire,
+    DependentChain,
+    PipelineNeverExecuted,
+    ScriptInPipeline,
+)
 #: Every rule, including the RP9xx input diagnostics.
 ALL_RULES: dict[str, type[Rule]] = {
     r.code: r for r in (*MODEL_RULES, SyntaxErrorRule, UnreadableFile, InternalError)

@@ -19,9 +19,10 @@ class SequentialCommands(Rule):
     summary = "Sequential independent Redis commands that could share one pipeline round trip"
 
     def check(self, ctx: FileContext) -> Iterator[Finding]:
+        atomic = _atomic_pairs(ctx)
         for run in ctx.analysis.runs:
             n = len(run.commands)
-            if n < 2:
+            if n < 2 or any(a in run.commands and b in run.commands for a, b in atomic):
                 continue
             message = (
                 f"{n} sequential Redis commands on '{run.client_key}' cost {n} round trips; "
@@ -34,3 +35,21 @@ class SequentialCommands(Rule):
                 run.commands[-1].stmt,
                 fix=ctx.fixer_for(self.code, run),
             )
+
+
+def _atomic_pairs(ctx: FileContext) -> list[tuple[object, object]]:
+    """Commands that RP202 (a write then its TTL) or RP201 (``GET`` then ``DEL``/``SET``)
+    make one atomic command of: a run holding both is theirs, not a pipeline's."""
+    facts = ctx.analysis.atomic
+    if facts is None:
+        return []
+    out: list[tuple[object, object]] = []
+    if ctx.config.enabled("RP202", ctx.path):
+        out.extend((f.write_cmd, f.expire_cmd) for f in facts.set_expires if f.guard is None)
+    if ctx.config.enabled("RP201", ctx.path):
+        out.extend(
+            (f.read_cmd, f.write_cmd)
+            for f in facts.read_modify_writes
+            if f.kind in ("get_delete", "swap") and f.read_cmd is not None
+        )
+    return out
