@@ -263,7 +263,7 @@ def stable(expr: cst.BaseExpression) -> bool:
             if isinstance(func, cst.Attribute):
                 fname = func.attr.value
                 stack.append(func.value)
-            if fname not in _STABLE_CALLS:
+            if fname not in _STABLE_CALLS and not _key_helper(func):
                 return False
             stack.extend(a.value for a in n.args)
             continue
@@ -273,6 +273,22 @@ def stable(expr: cst.BaseExpression) -> bool:
             return False
         stack.extend(iter_children(n))
     return True
+
+
+_VOLATILE = ("uuid", "rand", "token", "nonce", "now", "time", "new", "gen", "next", "count")
+
+
+def _key_helper(func: cst.BaseExpression) -> bool:
+    """A method of ``self``/``cls`` that builds a key (``self._key(name)``,
+    ``self._get_prefix()``): deterministic unless its name says otherwise."""
+    if not (
+        isinstance(func, cst.Attribute)
+        and isinstance(func.value, cst.Name)
+        and func.value.value in ("self", "cls")
+    ):
+        return False
+    name = func.attr.value.lower()
+    return not any(word in name for word in _VOLATILE)
 
 
 # ---- building ------------------------------------------------------------------------
@@ -1296,7 +1312,7 @@ def ttl_arg(e: Command) -> cst.BaseExpression | None:
 
 def _plain_ttl(e: Command) -> bool:
     """``expire(name, time)`` without NX/XX/GT/LT."""
-    if has_kwarg(e.call, "nx", "xx", "gt", "lt") or positional_count(e.call) not in (1, 2):
+    if has_kwarg(e.call, "nx", "xx", "gt", "lt") or positional_count(e.call) not in (0, 1, 2):
         return False
     return ttl_arg(e) is not None
 
@@ -1308,6 +1324,9 @@ def _ttl_guard_kind(c: Command, guard: cst.If, names: set[str]) -> str | None:
     (name,) = names
     test = guard.test
     if c.method == "setnx" or (c.method == "set" and has_kwarg(c.call, "nx")):
+        # ``if ok:``, or ``if ok and <anything>:`` (the TTL only when it was set)
+        while isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+            test = test.left
         if isinstance(test, cst.Name) and test.value == name:
             return "setnx"
         return None

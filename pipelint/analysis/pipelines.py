@@ -78,6 +78,7 @@ def find_pipelines(index: ScopeIndex, resolver: Resolver) -> PipelineFacts:
     facts = PipelineFacts()
     scopes = [index.module, *[s for s in index.by_node.values() if s is not index.module]]
     scripts = _ScriptNames(index, resolver)
+    redis_py = _imports_redis_py(scopes)
     for scope in scopes:
         if scope.kind == "class":
             continue
@@ -86,9 +87,28 @@ def find_pipelines(index: ScopeIndex, resolver: Resolver) -> PipelineFacts:
             if var is None:
                 continue
             _Uses(var, scripts, resolver).walk()
+            if var.client is not None and var.client.evidence.startswith("client-names"):
+                if not redis_py:
+                    # a configured name in a module that does not use redis-py: its
+                    # pipelines may work another way (coredis executes on leaving `with`)
+                    var.escapes.append("configured client in a module without redis-py")
             facts.pipelines.append(var)
             facts.script_calls.extend(var.scripts)
     return facts
+
+
+_REDIS_PY = frozenset({"redis", "valkey", "aioredis", "django_redis", "flask_redis"})
+
+
+def _imports_redis_py(scopes: list[Scope]) -> bool:
+    """Does the module import redis-py (or a package built on it) and no other client?"""
+    tops: set[str] = set()
+    for scope in scopes:
+        for binds in scope.bindings.values():
+            for b in binds:
+                if b.kind == "import" and b.qualname:
+                    tops.add(b.qualname.split(".")[0])
+    return bool(tops & _REDIS_PY) and "coredis" not in tops
 
 
 def _pipeline_call(
@@ -183,6 +203,7 @@ class _Uses:
         self.var = var
         self.scripts = scripts
         self.resolver = resolver
+        self.parents: dict[int, cst.CSTNode | None] = {}
 
     def walk(self) -> None:
         scope = self.var.scope
@@ -222,32 +243,46 @@ class _Uses:
             return
         if isinstance(node, cst.FunctionDef) and _binds_locally(node, name):
             return  # its own local of the same name
+        self.parents[id(node)] = parent
         if isinstance(node, cst.Call):
             self.call(node, stmt, nested)
         inner_nested = nested or isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef))
         for child in iter_children(node):
             self.visit(child, node, stmt, inner_nested)
 
+    def result_used(self, call: cst.Call) -> bool:
+        """Is what a queued command returns used for something but chaining? redis-py
+        returns the pipeline itself; a client whose pipeline commands return their own
+        results (coredis) is not redis-py, whatever its name."""
+        parent = self.parents.get(id(call))
+        if isinstance(parent, cst.Await):
+            parent = self.parents.get(id(parent))
+        if isinstance(parent, cst.Attribute):
+            return False  # a chain: ``pipe.set(...).execute()``
+        return not isinstance(parent, cst.Expr)
+
     def call(self, call: cst.Call, stmt: cst.CSTNode, nested: bool) -> None:
         """A method call on the pipeline (``pipe.set(...)``), the pipeline passed to a
         call (a Script queued on it, or an escape)."""
         func = call.func
         var = self.var
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
-            if func.value.value == var.name:
-                method = func.attr.value
-                if nested:
-                    var.escapes.append("used in a nested function")
-                elif method == "execute":
-                    var.executed.append(call)
-                elif method in _ESCAPE_METHODS:
-                    var.escapes.append(method)
-                elif method == "execute_command" or catalog.is_command_method(method):
-                    var.queued.append(call)
-                    if not var.queued_stmts or var.queued_stmts[-1] is not stmt:
-                        var.queued_stmts.append(stmt)
-                elif method not in _NEUTRAL_METHODS:
-                    var.escapes.append(f"calls {method}()")
+        if isinstance(func, cst.Attribute) and _root_name(func.value) == var.name:
+            # on the pipeline, or on a chain of calls on it (``pipe.set(..).execute()``)
+            method = func.attr.value
+            if nested:
+                var.escapes.append("used in a nested function")
+            elif method == "execute":
+                var.executed.append(call)
+            elif method in _ESCAPE_METHODS:
+                var.escapes.append(method)
+            elif method == "execute_command" or catalog.is_command_method(method):
+                if self.result_used(call):
+                    var.escapes.append("a queued command's result is used")
+                var.queued.append(call)
+                if not var.queued_stmts or var.queued_stmts[-1] is not stmt:
+                    var.queued_stmts.append(stmt)
+            elif method not in _NEUTRAL_METHODS:
+                var.escapes.append(f"calls {method}()")
         passed = [
             a for a in call.args if isinstance(a.value, cst.Name) and a.value.value == var.name
         ]
@@ -287,6 +322,14 @@ class _Uses:
         if isinstance(parent, (cst.If, cst.While, cst.UnaryOperation)):
             return
         var.escapes.append(type(parent).__name__ if parent is not None else "use")
+
+
+def _root_name(expr: cst.BaseExpression) -> str | None:
+    """``pipe`` for ``pipe``, ``pipe.set(a, 1)``, ``pipe.set(a, 1).incr(b)``: a pipeline's
+    command methods return the pipeline."""
+    while isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
+        expr = expr.func.value
+    return expr.value if isinstance(expr, cst.Name) else None
 
 
 def _statements(body: list[cst.CSTNode]) -> Iterator[cst.CSTNode]:

@@ -177,6 +177,8 @@ def _set_option(ctx: Any, f: SetExpire) -> Fix:
     else:
         start, end = ctx.span(w.call)
         text = code(new)
+        if f.guard is not None and not isinstance(f.guard.test, cst.Name):
+            raise _NoFix("the TTL is set under another condition too")
         if f.guard is not None and w.method == "setnx":
             # ``ok = r.setnx(...)``: SETNX gives True/False, SET NX True/None
             start, end = ctx.span(w.command_expr)

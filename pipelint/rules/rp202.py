@@ -25,7 +25,10 @@ def redis_name(method: str) -> str:
 def describe(f: SetExpire) -> str:
     write = redis_name(f.write_cmd.method)
     ttl = redis_name(f.expire_cmd.method)
-    key = " ".join(_code(f.expire_cmd.call.args[0].value).split())
+    from pipelint.analysis.atomic import key_expr
+
+    node = key_expr(f.expire_cmd.call, f.expire_cmd.spec)
+    key = " ".join(_code(node).split()) if node is not None else "?"
     key = key if len(key) <= 40 else key[:37] + "..."
     where = f"'{key}' on '{f.client_key}'"
     if f.kind == "setnx":
