@@ -191,6 +191,8 @@ class Chain:
     guards: list[int] = field(default_factory=list)
     opaque_between: bool = False
     module_client: bool = False
+    # a name for the script, unique in the module: ``claim_chain``, ``Queue_claim_chain2``
+    name: str = "chain"
 
 
 @dataclass
@@ -997,8 +999,7 @@ class _Builder:
                 last = s
                 continue
             if s.kind == "simple":
-                if any(names_overlap(r, n) for r in s.reads for n in env) and s.opaque:
-                    opaque = True
+                opaque |= s.opaque
                 _assign(env, s, scope)
                 between.append(s.index)
                 continue
@@ -1028,10 +1029,22 @@ class _Builder:
             if other.site.block is chain.site.block and other.site.end >= chain.site.end:
                 if other.site.start <= chain.site.start:
                     return
+        base = "_".join(_qualname(scope) + ["chain"])
+        same = sum(1 for other in self.facts.chains if other.name.rstrip("0123456789") == base)
+        chain.name = base if same == 0 else f"{base}{same + 1}"
         self.facts.chains.append(chain)
 
 
 # ---- helpers ---------------------------------------------------------------------------
+
+
+def _qualname(scope: Scope) -> list[str]:
+    names: list[str] = []
+    s: Scope | None = scope
+    while s is not None and s.kind != "module":
+        names.append(s.name)
+        s = s.parent
+    return list(reversed(names))
 
 
 def module_client(receiver: cst.BaseExpression, scope: Scope) -> bool:

@@ -14,7 +14,8 @@ integer defaulting to 0, plus 1". A :data:`Sym` is that expression:
 - ``("cmp", op, left, right)``: ``== != < <= > >= is is-not`` (one comparison);
 - ``("not", arg)``, ``("neg", arg)``;
 - ``("if", test, body, orelse)``: a conditional expression;
-- ``("fmt", parts)``: an f-string, parts being ``str`` literals or syms.
+- ``("fmt", parts)``: an f-string, parts being ``str`` literals or syms;
+- ``("dict", ((key, value), ...))``, ``("list", (item, ...))``: literals.
 
 ``None`` means "depends on a reply through code we do not model" (arbitrary Python).
 """
@@ -168,6 +169,27 @@ def _sym(
         if any(p is _FAIL for p in parts):
             return _FAIL
         return ("if", *parts)
+    if isinstance(e, cst.Dict):
+        pairs: list[tuple[Any, Any]] = []
+        for el in e.elements:
+            if not isinstance(el, cst.DictElement):
+                return _FAIL
+            k = _sym(el.key, env, scope, replies)
+            v = _sym(el.value, env, scope, replies)
+            if k is _FAIL or v is _FAIL:
+                return _FAIL
+            pairs.append((k, v))
+        return ("dict", tuple(pairs))
+    if isinstance(e, (cst.List, cst.Tuple)):
+        items: list[Any] = []
+        for el in e.elements:
+            if not isinstance(el, cst.Element):
+                return _FAIL
+            item = _sym(el.value, env, scope, replies)
+            if item is _FAIL:
+                return _FAIL
+            items.append(item)
+        return ("list", tuple(items))
     if isinstance(e, cst.FormattedString):
         fparts: list[Any] = []
         for part in e.parts:
@@ -219,8 +241,11 @@ def replies_in(sym: Sym | None) -> set[int]:
             out.add(s[1])
         elif s[0] == "py":
             continue
-        elif s[0] == "fmt":
+        elif s[0] in ("fmt", "list"):
             stack.extend(p for p in s[1] if isinstance(p, tuple))
+        elif s[0] == "dict":
+            for k, v in s[1]:
+                stack.extend((k, v))
         else:
             stack.extend(p for p in s[1:] if isinstance(p, tuple))
     return out

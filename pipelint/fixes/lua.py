@@ -9,9 +9,9 @@ source becomes a module-level constant and the call site registers it on its cli
 ``self.redis.register_script(_NAME_LUA)(keys=[...], args=[...])`` (no round trip:
 ``register_script`` only hashes the source; ``EVALSHA`` loads it on ``NOSCRIPT``).
 
-An insertion replaces the first character of its anchor statement (never an empty
-span), so two fixes inserting at the same place overlap: only one is applied per
-round, and the next round finds the definition and reuses it.
+A definition is an insertion at the end of a line (after the client's line, or after
+the imports). Two fixes that define the same script make the identical edit, which
+``apply_fixes`` makes once; a later round finds the definition and reuses it.
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ def use_script(
     own: Sequence[tuple[int, int]],
 ) -> ScriptUse | None:
     """How to run ``source`` on ``receiver`` with these keys and args (Python code),
-    and the edits that define the script. None when there is no place to define it
-    that does not collide with the fix's own edits (``own`` spans)."""
+    and the edit that defines the script (none when the module already does). None
+    when the definition would land inside the fix's own edits (``own`` spans)."""
     try:
         tree = ast.parse(ctx.source)
     except SyntaxError:
@@ -62,6 +62,7 @@ def use_script(
     literal = lua_literal(source)
     call_args = f"keys=[{', '.join(keys)}], args=[{', '.join(args)}]"
     receiver_text = code(receiver)
+    nl = ctx.newline
     if module_client and isinstance(receiver, cst.Name):
         client_stmt = _sole_assignment(tree, receiver.value)
         if client_stmt is not None:
@@ -70,33 +71,47 @@ def use_script(
             use = ScriptUse(f"{name}({call_args})")
             if name in top and _same(top[name], registration):
                 return use
-            start, end = ctx.ast_span(client_stmt)
-            if any(not (end <= a or start >= b) for a, b in own) or end > min(
-                (a for a, _ in own), default=end
-            ):
-                return None
-            nl = ctx.newline
-            text = ctx.source[start:end]
-            use.edits.append(edit(ctx, start, end, f"{text}{nl}{name} = {registration}"))
+            at = _line_end(ctx, ctx.ast_span(client_stmt)[1])
+            if any(a < at < b for a, b in own) or at > min((a for a, _ in own), default=at):
+                return None  # the client is defined after the code that uses it
+            use.edits.append(edit(ctx, at, at, f"{nl}{name} = {registration}"))
             return use
-    const = base.upper() + "_LUA"
-    name = _name_for(top, f"_{const}", literal)
+    name = _name_for(top, f"_{base.upper()}_LUA", literal)
     use = ScriptUse(f"{receiver_text}.register_script({name})({call_args})")
     if name in top and _same(top[name], literal):
         return use
-    anchor = _anchor(tree)
-    if anchor is None:
+    at, text = _after_imports(ctx, tree, f"{name} = {literal}")
+    if any(a < at < b for a, b in own):
         return None
-    start = ctx.line_starts[_first_line(anchor) - 1]
-    if any(a <= start < b or start == a for a, b in own):
-        return None
-    nl = ctx.newline
-    gap = (
-        nl * 3 if isinstance(anchor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else nl
-    )
-    first = ctx.source[start : start + 1]
-    use.edits.append(edit(ctx, start, start + 1, f"{name} = {literal}{gap}{first}"))
+    use.edits.append(edit(ctx, at, at, text))
     return use
+
+
+def _line_end(ctx: Any, offset: int) -> int:
+    """The end of the line holding ``offset`` (before its newline)."""
+    end = ctx.source.find("\n", offset)
+    if end < 0:
+        return len(ctx.source)
+    return end - 1 if end > 0 and ctx.source[end - 1] == "\r" else end
+
+
+def _after_imports(ctx: Any, tree: ast.Module, definition: str) -> tuple[int, str]:
+    """Where a module-level definition goes: after the leading imports (or the
+    docstring), as an insertion at the end of that line; else at the very top."""
+    nl = ctx.newline
+    last: ast.stmt | None = None
+    for i, node in enumerate(tree.body):
+        if i == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            last = node
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            last = node
+            continue
+        break
+    if last is None:
+        return 0, f"{definition}{nl}{nl}{nl}"
+    at = _line_end(ctx, ctx.ast_span(last)[1])
+    return at, f"{nl}{nl}{definition}"
 
 
 def _top_level(tree: ast.Module) -> dict[str, ast.AST | None]:
@@ -127,10 +142,11 @@ def _same(value: ast.AST | None, text: str) -> bool:
 
 
 def _name_for(top: dict[str, ast.AST | None], base: str, text: str) -> str:
-    """``base``, unless the module binds it to something else (then ``base_2``...)."""
+    """``base``, unless the module binds it to something else (then ``base_x2``...;
+    ``x`` keeps these apart from names other fixes derive, like ``_f_chain2``)."""
     name, i = base, 2
     while name in top and not _same(top[name], text):
-        name = f"{base}_{i}"
+        name = f"{base}_x{i}"
         i += 1
     return name
 
@@ -151,24 +167,6 @@ def _sole_assignment(tree: ast.Module, name: str) -> ast.stmt | None:
     if len(found) != 1 or len(getattr(found[0], "targets", [None])) != 1:
         return None
     return found[0]
-
-
-def _anchor(tree: ast.Module) -> ast.stmt | None:
-    """The first module-level statement after the docstring and the imports."""
-    for i, node in enumerate(tree.body):
-        if i == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
-            continue
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            continue
-        return node
-    return None
-
-
-def _first_line(node: ast.stmt) -> int:
-    decorators = getattr(node, "decorator_list", None)
-    if decorators:
-        return min(int(d.lineno) for d in decorators)
-    return int(node.lineno)
 
 
 # ---- translating values ----------------------------------------------------------------
