@@ -22,7 +22,7 @@ class SequentialCommands(Rule):
         atomic = _atomic_pairs(ctx)
         for run in ctx.analysis.runs:
             n = len(run.commands)
-            if n < 2 or any(a in run.commands and b in run.commands for a, b in atomic):
+            if n < 2 or any(all(c in run.commands for c in pair) for pair in atomic):
                 continue
             message = (
                 f"{n} sequential Redis commands on '{run.client_key}' cost {n} round trips; "
@@ -37,13 +37,14 @@ class SequentialCommands(Rule):
             )
 
 
-def _atomic_pairs(ctx: FileContext) -> list[tuple[object, object]]:
+def _atomic_pairs(ctx: FileContext) -> list[tuple[object, ...]]:
     """Commands that RP202 (a write then its TTL) or RP201 (``GET`` then ``DEL``/``SET``)
-    make one atomic command of: a run holding both is theirs, not a pipeline's."""
+    make one atomic command of: a run holding both is theirs, not a pipeline's. Nor is
+    a run inside a dependent chain (RP203), which one script replaces."""
     facts = ctx.analysis.atomic
     if facts is None:
         return []
-    out: list[tuple[object, object]] = []
+    out: list[tuple[object, ...]] = []
     if ctx.config.enabled("RP202", ctx.path):
         out.extend((f.write_cmd, f.expire_cmd) for f in facts.set_expires if f.guard is None)
     if ctx.config.enabled("RP201", ctx.path):
@@ -52,4 +53,10 @@ def _atomic_pairs(ctx: FileContext) -> list[tuple[object, object]]:
             for f in facts.read_modify_writes
             if f.kind in ("get_delete", "swap") and f.read_cmd is not None
         )
+    if ctx.config.enabled("RP203", ctx.path):
+        for chain in facts.chains:
+            # every pair of commands of the chain: a run inside it holds one of them
+            out.extend(
+                (a, b) for i, a in enumerate(chain.commands) for b in chain.commands[i + 1 :]
+            )
     return out
