@@ -242,8 +242,8 @@ def positional_count(call: cst.Call) -> int | None:
 def key_expr(call: cst.Call, spec: CommandSpec) -> cst.BaseExpression | None:
     """The key of a one-key command call: its ``name`` argument, or the only key of
     ``delete``/``exists``/``unlink`` (``*names``). None for anything else."""
-    if spec.key_params == ("name",):
-        return call_arg(call, 0, "name")
+    if spec.key_params in (("name",), ("key",)) and spec.method != "object":
+        return call_arg(call, 0, spec.key_params[0])
     if spec.key_params == ("*names",):
         if positional_count(call) != 1 or any(a.keyword is not None for a in call.args):
             return None
@@ -571,6 +571,8 @@ class _Builder:
                         if found is not None:
                             return found
                     wkey = key_expr(w.call, w.spec)
+                    if wkey is None and w.spec.write:
+                        return None  # a write whose keys we cannot tell apart
                     if wkey is None or not _same_key(key, key_reads, wkey, written):
                         continue
                     if not w.spec.write:
@@ -829,6 +831,8 @@ class _Builder:
                     if e.client_key != c.client_key or e.is_async != c.is_async:
                         continue
                     ekey = key_expr(e.call, e.spec)
+                    if ekey is None and e.spec.write:
+                        return  # a write whose keys we cannot tell apart
                     if ekey is None or not _same_key(key, key_reads, ekey, written):
                         continue
                     if e.method in TTL_METHODS and _plain_ttl(e):
@@ -999,7 +1003,8 @@ class _Builder:
                 last = s
                 continue
             if s.kind == "simple":
-                opaque |= s.opaque
+                if s.opaque:
+                    break  # code we cannot see into: it may use Redis itself
                 _assign(env, s, scope)
                 between.append(s.index)
                 continue

@@ -33,6 +33,7 @@ from pipelint.fixes.textedit import (
     code,
     drop_stmt,
     edit,
+    header_comment,
     replace_stmt,
     with_kwargs,
     with_method,
@@ -341,7 +342,7 @@ def _exists_guard(ctx: Any, f: ReadModifyWrite) -> tuple[str, list[Edit]]:
     rest = body[1:]
     if not rest and guard.orelse is None:
         return f"Use {native} (one atomic command)", [
-            replace_stmt(ctx, guard, call + _comment(write_stmt))
+            replace_stmt(ctx, guard, call + header_comment(guard))
         ]
     if not rest:
         raise _NoFix("the if has an else branch and nothing else")
@@ -351,12 +352,6 @@ def _exists_guard(ctx: Any, f: ReadModifyWrite) -> tuple[str, list[Edit]]:
         edit(ctx, test_start, test_end, call),
         _drop(ctx, write_stmt),
     ]
-
-
-def _comment(stmt: cst.BaseStatement) -> str:
-    if isinstance(stmt, cst.SimpleStatementLine) and stmt.trailing_whitespace.comment is not None:
-        return "  " + stmt.trailing_whitespace.comment.value
-    return ""
 
 
 # ---- GETDEL, SET GET, LMOVE --------------------------------------------------------------
@@ -483,7 +478,7 @@ def _compare_delete(ctx: Any, f: ReadModifyWrite) -> tuple[str, list[Edit]]:
     edits = list(use.edits)
     rest = body[1:]
     if not rest and guard.orelse is None:
-        edits.append(replace_stmt(ctx, guard, call + _comment(body[0])))
+        edits.append(replace_stmt(ctx, guard, call + header_comment(guard)))
     elif rest:
         start, end = ctx.span(guard.test)
         edits.append(edit(ctx, start, end, call))

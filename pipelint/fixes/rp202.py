@@ -31,6 +31,7 @@ from pipelint.fixes.textedit import (
     code,
     drop_stmt,
     edit,
+    header_comment,
     indent_of,
     replace_stmt,
     stmt_span,
@@ -166,7 +167,7 @@ def _set_option(ctx: Any, f: SetExpire) -> Fix:
         call_text = code(new)
         if len(body) == 1 and guard.orelse is None:
             edits.append(
-                replace_stmt(ctx, guard, add_await(call_text, f.is_async) + _comment(body[0]))
+                replace_stmt(ctx, guard, add_await(call_text, f.is_async) + header_comment(guard))
             )
         elif len(body) > 1:
             start, end = ctx.span(w.call)

@@ -28,6 +28,7 @@ __all__ = [
     "cluster_target",
     "edit",
     "has_multiline_string",
+    "header_comment",
     "body_statements",
 ]
 
@@ -90,6 +91,15 @@ def drop_stmt(ctx: Any, stmt: cst.CSTNode) -> Edit | None:
     if span is None:
         return None
     return edit(ctx, span[0], span[1], "")
+
+
+def header_comment(stmt: cst.BaseCompoundStatement) -> str:
+    """The comment on a compound statement's header line (``if x:  # here``), with
+    the two spaces before it; empty when there is none."""
+    body = stmt.body
+    if isinstance(body, cst.IndentedBlock) and body.header.comment is not None:
+        return "  " + body.header.comment.value
+    return ""
 
 
 def with_method(call: cst.Call, method: str) -> cst.Call:
