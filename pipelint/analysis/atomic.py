@@ -27,7 +27,7 @@ lock, or in a function that uses ``WATCH``/``MULTI``, ``transaction()``, ``lock(
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -317,6 +317,26 @@ class _Step:
     pure_if: bool = False  # an if whose branches are simple pure statements
 
 
+class _Steps:
+    """The steps of one block, built when first asked for."""
+
+    def __init__(self, builder: _Builder, body: Sequence[cst.BaseStatement], scope: Scope) -> None:
+        self.builder = builder
+        self.body = body
+        self.scope = scope
+        self.built: dict[int, _Step] = {}
+
+    def __getitem__(self, i: int) -> _Step:
+        step = self.built.get(i)
+        if step is None:
+            step = self.built[i] = self.builder.step(i, self.body[i], self.scope)
+        return step
+
+    def after(self, i: int) -> Iterator[_Step]:
+        for j in range(i + 1, len(self.body)):
+            yield self[j]
+
+
 def find_atomic(walker: _Walker, module: cst.Module) -> AtomicFacts:
     builder = _Builder(walker)
     builder.block(module.body, walker.index.module, (), False, False)
@@ -341,11 +361,11 @@ class _Builder:
         in_loop: bool,
         locked: bool,
     ) -> None:
-        if self._interesting(body):
+        marks = self._marks(body)
+        if any(marks):
             fn = scope.enclosing_function()
-            guarded = locked or (fn is not None and self._concurrency_controlled(fn))
-            steps = [self.step(i, stmt, scope) for i, stmt in enumerate(body)]
-            self.scan(steps, body, scope, outer, in_loop, guarded)
+            steps = _Steps(self, body, scope)
+            self.scan(steps, marks, body, scope, outer, in_loop, locked, fn)
         for i, stmt in enumerate(body):
             here = (*outer, (body, i))
             if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
@@ -378,17 +398,19 @@ class _Builder:
                 for case in stmt.cases:
                     self.block(_body(case.body), scope, here, in_loop, locked)
 
-    def _interesting(self, body: Sequence[cst.BaseStatement]) -> bool:
-        """Can this block hold a fact: a command statement, or an ``if`` whose body
-        starts with one?"""
+    def _marks(self, body: Sequence[cst.BaseStatement]) -> list[bool]:
+        """Which statements can start or end a fact: command statements, and ``if``
+        statements whose body starts with one."""
+        out: list[bool] = []
         for stmt in body:
             if id(stmt) in self.by_stmt:
-                return True
-            if isinstance(stmt, cst.If):
+                out.append(True)
+            elif isinstance(stmt, cst.If):
                 first = _body(stmt.body)
-                if first and id(first[0]) in self.by_stmt:
-                    return True
-        return False
+                out.append(bool(first) and id(first[0]) in self.by_stmt)
+            else:
+                out.append(False)
+        return out
 
     def _concurrency_controlled(self, fn: Scope) -> bool:
         """Does the function use WATCH/MULTI, a transaction callback, or a lock?"""
@@ -506,35 +528,50 @@ class _Builder:
     # ---- facts --------------------------------------------------------------------------
     def scan(
         self,
-        steps: list[_Step],
+        steps: _Steps,
+        marks: list[bool],
         block: Sequence[cst.BaseStatement],
         scope: Scope,
         outer: tuple[tuple[Sequence[cst.BaseStatement], int], ...],
         in_loop: bool,
-        guarded: bool,
+        locked: bool,
+        fn: Scope | None,
     ) -> None:
         def site(start: int, end: int) -> Site:
             return Site(block, start, end, scope, outer, in_loop)
 
+        def guarded() -> bool:  # only asked once a fact is found: it walks the function
+            return locked or (fn is not None and self._concurrency_controlled(fn))
+
+        # is there anything after statement i that a fact could end on?
+        later = [False] * len(marks)
+        seen = False
+        for i in range(len(marks) - 1, -1, -1):
+            later[i] = seen
+            seen = seen or marks[i]
         rmw: dict[int, ReadModifyWrite] = {}
-        for step in steps:
+        chains_before = len(self.facts.chains)
+        for i, marked in enumerate(marks):
+            if not marked:
+                continue
+            step = steps[i]
             if step.kind == "command":
-                if len(step.commands) != 1:
+                if len(step.commands) != 1 or not later[i]:
                     continue
                 c = step.commands[0]
-                if not guarded:
-                    found = self.read_forward(steps, step, c, scope, site)
-                    if found is not None:
-                        rmw[id(found.write)] = found  # the nearest read wins
+                found = self.read_forward(steps, step, c, scope, site)
+                if found is not None:
+                    rmw[id(found.write)] = found  # the nearest read wins
                 self.set_expire_forward(steps, step, c, scope, site)
-                if not guarded:
-                    self.chain_forward(steps, step, c, scope, site)
+                self.chain_forward(steps, step, c, scope, site)
             elif step.kind == "if":
-                if not guarded:
-                    found = self.guard_in_test(step, scope, site)
-                    if found is not None:
-                        rmw[id(found.write)] = found
+                found = self.guard_in_test(step, scope, site)
+                if found is not None:
+                    rmw[id(found.write)] = found
                 self.setnx_in_test(step, site)
+        if (rmw or len(self.facts.chains) > chains_before) and guarded():
+            del self.facts.chains[chains_before:]
+            return
         self.facts.read_modify_writes.extend(rmw.values())
 
     # ---- RP201 ----------------------------------------------------------------------------
@@ -559,7 +596,7 @@ class _Builder:
         touching: set[int] = set()
         opaque = False
         test_guard = False  # an earlier guard on the reply returns or raises
-        for s in steps[step.index + 1 :]:
+        for s in steps.after(step.index):
             if any(names_overlap(x, n) for x in s.reads | s.writes for n in env):
                 touching.add(s.index)
             if s.kind == "command":
@@ -825,7 +862,7 @@ class _Builder:
         between: list[int] = []
         opaque = False
         result_names = {w for w in c.writes} if c.kind == "assign" and not c.wrapped else set()
-        for s in steps[step.index + 1 :]:
+        for s in steps.after(step.index):
             if s.kind == "command":
                 for e in s.commands:
                     if e.client_key != c.client_key or e.is_async != c.is_async:
@@ -977,7 +1014,7 @@ class _Builder:
         guards: list[int] = []
         opaque = False
         last = step
-        for s in steps[step.index + 1 :]:
+        for s in steps.after(step.index):
             if s.kind == "command":
                 ours = [
                     w for w in s.commands if w.client_key == c.client_key

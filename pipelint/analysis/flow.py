@@ -252,17 +252,28 @@ def replies_in(sym: Sym | None) -> set[int]:
 
 
 def same_expr(a: cst.BaseExpression, b: cst.BaseExpression) -> bool:
-    """Are two expressions the same code (whitespace, comments and redundant
-    parentheses aside)?"""
-    import ast
+    """Are two expressions the same code (whitespace, comments and parentheses aside)?"""
+    return a is b or _shape(a) == _shape(b)
 
-    empty = cst.Module([])
-    try:
-        ta = ast.dump(ast.parse("(" + empty.code_for_node(a) + "\n)", mode="eval"))
-        tb = ast.dump(ast.parse("(" + empty.code_for_node(b) + "\n)", mode="eval"))
-    except SyntaxError:
-        return False
-    return ta == tb
+
+def _shape(node: cst.CSTNode) -> tuple[object, ...]:
+    """The node's types and token values in order, without whitespace or parentheses."""
+    from pipelint.clients.scopes import iter_children
+
+    out: list[object] = []
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        n = stack.pop()
+        out.append(type(n))
+        value = getattr(n, "value", None)
+        if isinstance(value, str):
+            out.append(value)
+        for attr in ("start", "end", "prefix"):  # f-string quotes, string prefixes
+            extra = getattr(n, attr, None)
+            if isinstance(extra, str):
+                out.append(extra)
+        stack.extend(reversed(list(iter_children(n))))
+    return tuple(out)
 
 
 def literal_int(
