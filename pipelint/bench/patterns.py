@@ -144,7 +144,7 @@ def make_variants(
 
         def sequential() -> Any:
             for k, v in zip(keys, values, strict=True):
-                client.set(k, v)  # noqa: RP101 - the sequential baseline, on purpose
+                client.set(k, v)  # noqa: RP101, RP202 - the sequential baseline, on purpose
                 client.expire(k, ttl)
 
         def in_pipeline(transaction: bool) -> Callable[[], Any]:
