@@ -712,31 +712,11 @@ class _Builder:
             kind = "swap"
         if kind is None:
             return None
-        rmw = ReadModifyWrite(
-            kind=kind,
-            site=site(first.index, last.index),
-            client_key=c.client_key,
-            client=c.client,
-            is_async=c.is_async,
-            read=c.call,
-            read_method=c.method,
-            write=w.call,
-            write_method=w.method,
-            key=key,
-            read_cmd=c,
-            write_cmd=w,
-            guard=guard,
-            value=value,
-            test=test,
-            bindings=dict(env),
-            between=list(between),
-            opaque_between=opaque,
-            state_bound=state_bound,
-            window_writes=frozenset(written),
-            touching=frozenset(touching),
-            module_client=module_client(c.receiver, scope),
-        )
-        rmw.live_after = frozenset(_live_after(rmw.site, set(env), last.stmt))
+        rmw = _rmw(
+            kind, c, w, key, site(first.index, last.index), last, guard, value, test, env,
+            between, opaque, scope, state_bound=state_bound,
+            window_writes=frozenset(written), touching=frozenset(touching),
+        )  # fmt: skip
         if kind in ("get_delete", "swap") and not (rmw.live_after or state_bound):
             return None  # the old value is never used: nothing reads what was replaced
         return rmw
@@ -770,28 +750,10 @@ class _Builder:
                 return None
         src = key_expr(c.call, c.spec)
         assert src is not None
-        rmw = ReadModifyWrite(
-            kind="move",
-            site=site(first.index, last.index),
-            client_key=c.client_key,
-            client=c.client,
-            is_async=c.is_async,
-            read=c.call,
-            read_method=c.method,
-            write=w.call,
-            write_method=w.method,
-            key=src,
-            read_cmd=c,
-            write_cmd=w,
-            guard=guard,
-            value=pushed,
-            test=test,
-            bindings=dict(env),
-            between=list(between),
-            opaque_between=opaque,
-            module_client=module_client(c.receiver, scope),
-        )
-        rmw.live_after = frozenset(_live_after(rmw.site, set(env), last.stmt))
+        rmw = _rmw(
+            "move", c, w, src, site(first.index, last.index), last, guard, pushed, test, env,
+            between, opaque, scope,
+        )  # fmt: skip
         return rmw
 
     def guard_in_test(self, step: _Step, scope: Scope, site: Any) -> ReadModifyWrite | None:
@@ -1087,6 +1049,34 @@ def _qualname(scope: Scope) -> list[str]:
         names.append(s.name)
         s = s.parent
     return list(reversed(names))
+
+
+def _rmw(
+    kind: str,
+    c: Command,
+    w: Command,
+    key: cst.BaseExpression,
+    site: Site,
+    last: _Step,
+    guard: cst.If | None,
+    value: Sym | None,
+    test: Sym | None,
+    env: dict[str, Sym | None],
+    between: list[int],
+    opaque: bool,
+    scope: Scope,
+    **extra: Any,
+) -> ReadModifyWrite:
+    """A read (command statement ``c``) and a write ``w``, ending at ``last``."""
+    rmw = ReadModifyWrite(
+        kind=kind, site=site, client_key=c.client_key, client=c.client, is_async=c.is_async,
+        read=c.call, read_method=c.method, write=w.call, write_method=w.method, key=key,
+        read_cmd=c, write_cmd=w, guard=guard, value=value, test=test, bindings=dict(env),
+        between=list(between), opaque_between=opaque,
+        module_client=module_client(c.receiver, scope), **extra,
+    )  # fmt: skip
+    rmw.live_after = frozenset(_live_after(site, set(env), last.stmt))
+    return rmw
 
 
 def module_client(receiver: cst.BaseExpression, scope: Scope) -> bool:

@@ -27,6 +27,7 @@ from typing import Any
 
 import libcst as cst
 
+from pipelint.analysis.exprs import names_overlap
 from pipelint.clients.scopes import Scope, dotted_name
 
 __all__ = ["Sym", "SymEnv", "sym_of", "reads_reply", "replies_in", "same_expr", "literal_int"]
@@ -85,19 +86,11 @@ def _depends(expr: cst.CSTNode, env: SymEnv, replies: Mapping[int, int]) -> bool
         if isinstance(n, (cst.Name, cst.Attribute)):
             dotted = dotted_name(n)
             if dotted is not None:
-                if any(_overlaps(dotted, name) for name in env):
+                if any(names_overlap(dotted, name) for name in env):
                     return True
                 continue
         stack.extend(iter_children(n))
     return False
-
-
-def _overlaps(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    if len(a) < len(b):
-        return b.startswith(a) and b[len(a)] == "."
-    return a.startswith(b) and a[len(b)] == "."
 
 
 def _sym(

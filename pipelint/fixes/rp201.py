@@ -22,16 +22,17 @@ import libcst as cst
 
 from pipelint.analysis.atomic import ReadModifyWrite, call_arg, has_kwarg
 from pipelint.analysis.flow import counter_of
-from pipelint.clients.scopes import dotted_name, iter_children
 from pipelint.diagnostics import Edit, Fix
 from pipelint.fixes import register
 from pipelint.fixes.lua import LuaArgs, lua_expr, use_script
 from pipelint.fixes.textedit import (
+    NoFix,
     add_await,
     body_statements,
     cluster_target,
     code,
-    drop_stmt,
+    dotted_names,
+    drop_or_raise,
     edit,
     header_comment,
     replace_stmt,
@@ -57,10 +58,6 @@ return 0
 _TRUE = cst.Name("True")
 
 
-class _NoFix(Exception):
-    """The rewrite cannot be proven: the finding's fix is display-only, for this reason."""
-
-
 @register("RP201")
 def build_fix(ctx: Any, subject: object) -> Fix | None:
     f = subject
@@ -78,7 +75,7 @@ def build_fix(ctx: Any, subject: object) -> Fix | None:
     try:
         _common(ctx, f)
         message, edits = builder(ctx, f)
-    except _NoFix as exc:
+    except NoFix as exc:
         return Fix("display-only", f"{_what(f)} (not automatic: {exc})", ())
     return Fix("unsafe", message, tuple(edits))
 
@@ -96,15 +93,15 @@ def _what(f: ReadModifyWrite) -> str:
 
 def _common(ctx: Any, f: ReadModifyWrite) -> None:
     if isinstance(f.read_cmd.receiver if f.read_cmd else f.write_cmd.receiver, cst.Call):
-        raise _NoFix("the client is obtained by a call")
+        raise NoFix("the client is obtained by a call")
     if f.site.scope.kind == "class":
-        raise _NoFix("the commands are in a class body")
+        raise NoFix("the commands are in a class body")
     if f.state_bound:
-        raise _NoFix("the reply is stored in an attribute or item")
+        raise NoFix("the reply is stored in an attribute or item")
     if f.opaque_between:
-        raise _NoFix("code between the commands calls functions pipelint cannot see into")
+        raise NoFix("code between the commands calls functions pipelint cannot see into")
     if getattr(f.client, "bypassed", None):
-        raise _NoFix("the client class overrides commands")
+        raise NoFix("the client class overrides commands")
 
 
 def _cluster(ctx: Any, f: ReadModifyWrite) -> bool:
@@ -131,7 +128,7 @@ def _require_expr_statement(stmt: cst.BaseStatement, call: cst.Call, what: str) 
         and isinstance(stmt.body[0], cst.Expr)
         and _unwrap(stmt.body[0].value) is call
     ):
-        raise _NoFix(f"the {what}'s result is used")
+        raise NoFix(f"the {what}'s result is used")
 
 
 def _unwrap(expr: cst.BaseExpression) -> cst.BaseExpression:
@@ -151,29 +148,6 @@ def _single_target(stmt: cst.BaseStatement) -> str | None:
     return None
 
 
-def _drop(ctx: Any, stmt: cst.BaseStatement) -> Edit:
-    e = drop_stmt(ctx, stmt)
-    if e is None:
-        raise _NoFix("a statement shares its line with other code")
-    return e
-
-
-def _names_in(node: cst.CSTNode) -> set[str]:
-    out: set[str] = set()
-    stack: list[cst.CSTNode] = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, (cst.Name, cst.Attribute)):
-            d = dotted_name(n)
-            if d is not None:
-                out.add(d)
-                continue
-        if isinstance(n, cst.Call):
-            raise _NoFix("an amount calls a function")
-        stack.extend(iter_children(n))
-    return out
-
-
 def _overlaps(names: set[str], others: frozenset[str]) -> bool:
     return any(
         a == b or a.startswith(b + ".") or b.startswith(a + ".") for a in names for b in others
@@ -186,11 +160,11 @@ def _overlaps(names: set[str], others: frozenset[str]) -> bool:
 def _counter(ctx: Any, f: ReadModifyWrite) -> tuple[str, list[Edit]]:
     shape = counter_of(f.value)
     if shape is None or f.guard is not None or f.read_cmd is None:
-        raise _NoFix("the new value is not the old one plus an amount")
+        raise NoFix("the new value is not the old one plus an amount")
     kind, _default, deltas = shape
     read_stmt, write_stmt = _read_stmt(f), _write_stmt(f)
     if f.read_cmd.kind != "assign" or _single_target(read_stmt) is None:
-        raise _NoFix("the reply is not bound to one name")
+        raise NoFix("the reply is not bound to one name")
     _require_expr_statement(write_stmt, f.write, "write")
     # statements between: those computing the value go; the others must not touch it
     drop: list[cst.BaseStatement] = [read_stmt]
@@ -200,7 +174,7 @@ def _counter(ctx: Any, f: ReadModifyWrite) -> tuple[str, list[Edit]]:
             continue
         target = _single_target(stmt) or _aug_target(stmt)
         if target is None or target not in f.bindings:
-            raise _NoFix("code between the commands uses the value read")
+            raise NoFix("code between the commands uses the value read")
         drop.append(stmt)
     # which derived name (if any) must hold the new value afterwards
     live = set(f.live_after) & set(f.bindings)
@@ -217,11 +191,11 @@ def _counter(ctx: Any, f: ReadModifyWrite) -> tuple[str, list[Edit]]:
         ):
             bind = written.value
         else:
-            raise _NoFix("a value read from the key is used afterwards")
+            raise NoFix("a value read from the key is used afterwards")
     amount_nodes = [node for _sign, node in deltas]
     for node in amount_nodes:
-        if _overlaps(_names_in(node), f.window_writes):
-            raise _NoFix("an amount is computed from names rebound between the commands")
+        if _overlaps(dotted_names(node, calls=False), f.window_writes):
+            raise NoFix("an amount is computed from names rebound between the commands")
     amount = _amount(deltas)
     method_int = {"set": "incrby", "hset": "hincrby"}[f.write_method]
     method = method_int if kind == "int" else method_int + "float"
@@ -236,7 +210,7 @@ def _counter(ctx: Any, f: ReadModifyWrite) -> tuple[str, list[Edit]]:
         message = f"Use {method.upper()} (one atomic command)"
     else:
         if f.write_method != "set":
-            raise _NoFix("the write has options")
+            raise NoFix("the write has options")
         option, ttl_value = ttl
         lua = INCR_EXPIRE_LUA.format(
             incr="INCRBY" if kind == "int" else "INCRBYFLOAT",
@@ -254,7 +228,7 @@ def _counter(ctx: Any, f: ReadModifyWrite) -> tuple[str, list[Edit]]:
             own,
         )
         if use is None:
-            raise _NoFix("there is no place to define the script")
+            raise NoFix("there is no place to define the script")
         edits.extend(use.edits)
         text = add_await(use.call, f.is_async)
         if kind == "float":
@@ -263,7 +237,7 @@ def _counter(ctx: Any, f: ReadModifyWrite) -> tuple[str, list[Edit]]:
     if bind is not None:
         text = f"{bind} = {text}"
     edits.append(replace_stmt(ctx, write_stmt.body[0], text))  # type: ignore[attr-defined]
-    edits.extend(_drop(ctx, s) for s in drop)
+    edits.extend(drop_or_raise(ctx, s) for s in drop)
     return message, edits
 
 
@@ -296,9 +270,9 @@ def _set_ttl(f: ReadModifyWrite) -> tuple[str, cst.BaseExpression] | None:
     if f.write_method != "set":
         extra = [a for a in f.write.args if a.keyword is not None]
         if any(a.keyword.value not in ("name", "key", "value") for a in extra):  # type: ignore[union-attr]
-            raise _NoFix("the write has options")
+            raise NoFix("the write has options")
         if sum(1 for a in f.write.args if a.keyword is None) > 3:
-            raise _NoFix("the write has options")
+            raise NoFix("the write has options")
         return None
     found: tuple[str, cst.BaseExpression] | None = None
     for a in f.write.args:
@@ -306,7 +280,7 @@ def _set_ttl(f: ReadModifyWrite) -> tuple[str, cst.BaseExpression] | None:
             continue
         if a.keyword.value in ("ex", "px") and found is None:
             if isinstance(a.value, cst.Call):
-                raise _NoFix("the TTL is computed by a call")
+                raise NoFix("the TTL is computed by a call")
             found = (a.keyword.value, a.value)
             continue
         if (
@@ -315,9 +289,9 @@ def _set_ttl(f: ReadModifyWrite) -> tuple[str, cst.BaseExpression] | None:
             and a.value.value == "True"
         ):
             continue
-        raise _NoFix(f"the SET has {a.keyword.value}=")
+        raise NoFix(f"the SET has {a.keyword.value}=")
     if sum(1 for a in f.write.args if a.keyword is None) > 2:
-        raise _NoFix("the SET has positional options")
+        raise NoFix("the SET has positional options")
     return found
 
 
@@ -329,7 +303,7 @@ def _exists_guard(ctx: Any, f: ReadModifyWrite) -> tuple[str, list[Edit]]:
     assert guard is not None
     body = body_statements(guard.body)
     if not body or not isinstance(guard.body, cst.IndentedBlock):
-        raise _NoFix("the if has a one-line body")
+        raise NoFix("the if has a one-line body")
     write_stmt = body[0]
     _require_expr_statement(write_stmt, f.write, "SET")
     if f.write_method == "set":
@@ -345,12 +319,12 @@ def _exists_guard(ctx: Any, f: ReadModifyWrite) -> tuple[str, list[Edit]]:
             replace_stmt(ctx, guard, call + header_comment(guard))
         ]
     if not rest:
-        raise _NoFix("the if has an else branch and nothing else")
+        raise NoFix("the if has an else branch and nothing else")
     # ``if <set nx>:`` keeps the rest of the body and any else
     test_start, test_end = ctx.span(guard.test)
     return f"Use {native} (one atomic command)", [
         edit(ctx, test_start, test_end, call),
-        _drop(ctx, write_stmt),
+        drop_or_raise(ctx, write_stmt),
     ]
 
 
@@ -361,7 +335,7 @@ def _read_binding(f: ReadModifyWrite) -> str:
     stmt = _read_stmt(f)
     name = _single_target(stmt)
     if name is None or f.read_cmd is None or f.read_cmd.wrapped:
-        raise _NoFix("the reply is not bound to one name as is")
+        raise NoFix("the reply is not bound to one name as is")
     return name
 
 
@@ -375,33 +349,33 @@ def _get_delete(ctx: Any, f: ReadModifyWrite) -> tuple[str, list[Edit]]:
     start, end = ctx.span(_unwrap(value))
     return "Use GETDEL (one atomic command, Redis >= 6.2)", [
         edit(ctx, start, end, code(new)),
-        _drop(ctx, write_stmt),
+        drop_or_raise(ctx, write_stmt),
     ]
 
 
 def _swap(ctx: Any, f: ReadModifyWrite) -> tuple[str, list[Edit]]:
     name = _read_binding(f)
     if f.touching - {f.site.end}:
-        raise _NoFix("code between the commands uses the old value")
+        raise NoFix("code between the commands uses the old value")
     write_stmt = _write_stmt(f)
     _require_expr_statement(write_stmt, f.write, "SET")
     if (
         has_kwarg(f.write, "nx", "xx", "get")
         or sum(1 for a in f.write.args if a.keyword is None) > 2
     ):
-        raise _NoFix("the SET has conditions")
+        raise NoFix("the SET has conditions")
     new = with_kwargs(f.write, add=[("get", _TRUE)])
     text = f"{name} = {add_await(code(new), f.is_async)}"
     return "Use SET with get=True (one atomic command, Redis >= 6.2)", [
         replace_stmt(ctx, write_stmt.body[0], text),  # type: ignore[attr-defined]
-        _drop(ctx, _read_stmt(f)),
+        drop_or_raise(ctx, _read_stmt(f)),
     ]
 
 
 def _move(ctx: Any, f: ReadModifyWrite) -> tuple[str, list[Edit]]:
     _read_binding(f)
     if _cluster(ctx, f):
-        raise _NoFix("on a cluster LMOVE needs both lists in one slot")
+        raise NoFix("on a cluster LMOVE needs both lists in one slot")
     src_side = "LEFT" if f.read_method == "lpop" else "RIGHT"
     dst_side = "LEFT" if f.write_method == "lpush" else "RIGHT"
     dst = f.write.args[0].value
@@ -415,8 +389,8 @@ def _move(ctx: Any, f: ReadModifyWrite) -> tuple[str, list[Edit]]:
         ],
     )
     # the destination is evaluated earlier now: it must not change in between
-    if _overlaps(_names_in(dst), f.window_writes):
-        raise _NoFix("the destination list is computed from names rebound in between")
+    if _overlaps(dotted_names(dst), f.window_writes):
+        raise NoFix("the destination list is computed from names rebound in between")
     read_stmt = _read_stmt(f)
     value = read_stmt.body[0].value  # type: ignore[attr-defined]
     start, end = ctx.span(_unwrap(value))
@@ -424,18 +398,18 @@ def _move(ctx: Any, f: ReadModifyWrite) -> tuple[str, list[Edit]]:
     if f.guard is None:
         write_stmt = _write_stmt(f)
         _require_expr_statement(write_stmt, f.write, "push")
-        edits.append(_drop(ctx, write_stmt))
+        edits.append(drop_or_raise(ctx, write_stmt))
     else:
         body = body_statements(f.guard.body)
         if not isinstance(f.guard.body, cst.IndentedBlock):
-            raise _NoFix("the if has a one-line body")
+            raise NoFix("the if has a one-line body")
         _require_expr_statement(body[0], f.write, "push")
         if len(body) == 1 and f.guard.orelse is None:
-            edits.append(_drop(ctx, f.guard))
+            edits.append(drop_or_raise(ctx, f.guard))
         elif len(body) > 1:
-            edits.append(_drop(ctx, body[0]))
+            edits.append(drop_or_raise(ctx, body[0]))
         else:
-            raise _NoFix("the if has an else branch")
+            raise NoFix("the if has an else branch")
     return "Use LMOVE (one atomic command, Redis >= 6.2)", edits
 
 
@@ -450,16 +424,16 @@ def _compare_delete(ctx: Any, f: ReadModifyWrite) -> tuple[str, list[Edit]]:
     token_sym = test[3] if test[2] == ("read", 0) else test[2]
     token = token_sym[1]
     if not isinstance(guard.body, cst.IndentedBlock):
-        raise _NoFix("the if has a one-line body")
+        raise NoFix("the if has a one-line body")
     body = body_statements(guard.body)
     _require_expr_statement(body[0], f.write, "DEL")
     drops: list[cst.BaseStatement] = []
     if f.read_cmd is not None:
         _read_binding(f)
         if f.live_after or (f.touching - {f.site.end}):
-            raise _NoFix("the value read is used elsewhere")
-        if _overlaps(_names_in(token), f.window_writes):
-            raise _NoFix("the token is computed from names rebound in between")
+            raise NoFix("the value read is used elsewhere")
+        if _overlaps(dotted_names(token), f.window_writes):
+            raise NoFix("the token is computed from names rebound in between")
         drops.append(_read_stmt(f))
     own = [ctx.span(guard), *[ctx.span(s) for s in drops]]
     use = use_script(
@@ -473,7 +447,7 @@ def _compare_delete(ctx: Any, f: ReadModifyWrite) -> tuple[str, list[Edit]]:
         own,
     )
     if use is None:
-        raise _NoFix("there is no place to define the script")
+        raise NoFix("there is no place to define the script")
     call = add_await(use.call, f.is_async)
     edits = list(use.edits)
     rest = body[1:]
@@ -482,10 +456,10 @@ def _compare_delete(ctx: Any, f: ReadModifyWrite) -> tuple[str, list[Edit]]:
     elif rest:
         start, end = ctx.span(guard.test)
         edits.append(edit(ctx, start, end, call))
-        edits.append(_drop(ctx, body[0]))
+        edits.append(drop_or_raise(ctx, body[0]))
     else:
-        raise _NoFix("the if has an else branch and nothing else")
-    edits.extend(_drop(ctx, s) for s in drops)
+        raise NoFix("the if has an else branch and nothing else")
+    edits.extend(drop_or_raise(ctx, s) for s in drops)
     return "Use a compare-and-delete Lua script (one atomic round trip)", edits
 
 

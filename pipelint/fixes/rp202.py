@@ -20,16 +20,18 @@ import libcst as cst
 
 from pipelint.analysis.atomic import SetExpire, call_arg, has_kwarg, ttl_arg
 from pipelint.analysis.flow import literal_int
-from pipelint.clients.scopes import Scope, dotted_name, iter_children
+from pipelint.clients.scopes import Scope, iter_children
 from pipelint.diagnostics import Edit, Fix
 from pipelint.fixes import register
 from pipelint.fixes.lua import use_script
 from pipelint.fixes.textedit import (
+    NoFix,
     add_await,
     body_statements,
     cluster_target,
     code,
-    drop_stmt,
+    dotted_names,
+    drop_or_raise,
     edit,
     header_comment,
     indent_of,
@@ -55,62 +57,37 @@ _MAX_TTL = {"ex": 10**9, "px": 10**12}
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-class _NoFix(Exception):
-    pass
-
-
 @register("RP202")
 def build_fix(ctx: Any, subject: object) -> Fix | None:
     f = subject
     assert isinstance(f, SetExpire)
     try:
         if isinstance(f.write_cmd.receiver, cst.Call):
-            raise _NoFix("the client is obtained by a call")
+            raise NoFix("the client is obtained by a call")
         if f.site.scope.kind == "class":
-            raise _NoFix("the commands are in a class body")
+            raise NoFix("the commands are in a class body")
         if getattr(f.client, "bypassed", None):
-            raise _NoFix("the client class overrides commands")
+            raise NoFix("the client class overrides commands")
         if f.kind in ("set", "setnx"):
             return _set_option(ctx, f)
         if f.kind == "first_incr":
             return _first_incr(ctx, f)
         return _transaction(ctx, f)
-    except _NoFix as exc:
+    except NoFix as exc:
         return Fix("display-only", f"Set the TTL in the same command (not automatic: {exc})", ())
-
-
-def _drop(ctx: Any, stmt: cst.CSTNode) -> Edit:
-    e = drop_stmt(ctx, stmt)
-    if e is None:
-        raise _NoFix("a statement shares its line with other code")
-    return e
-
-
-def _names(node: cst.CSTNode) -> set[str]:
-    out: set[str] = set()
-    stack: list[cst.CSTNode] = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, (cst.Name, cst.Attribute)):
-            d = dotted_name(n)
-            if d is not None:
-                out.add(d)
-                continue
-        stack.extend(iter_children(n))
-    return out
 
 
 def _moves_safely(f: SetExpire, node: cst.CSTNode) -> None:
     """An argument of the TTL command, now evaluated where the write is."""
-    for name in _names(node):
+    for name in dotted_names(node):
         for w in f.window_writes:
             if name == w or name.startswith(w + ".") or w.startswith(name + "."):
-                raise _NoFix("the TTL is computed from names rebound in between")
+                raise NoFix("the TTL is computed from names rebound in between")
     stack: list[cst.CSTNode] = [node]
     while stack:
         n = stack.pop()
         if isinstance(n, (cst.Call, cst.Await, cst.NamedExpr, cst.Yield)) and f.between:
-            raise _NoFix("the TTL is computed by a call after other code")
+            raise NoFix("the TTL is computed by a call after other code")
         stack.extend(iter_children(n))
 
 
@@ -142,7 +119,7 @@ def _set_option(ctx: Any, f: SetExpire) -> Fix:
         new = with_kwargs(new, add=[("nx", _TRUE), (option, ttl)])
     else:
         if positional_options(w.call):
-            raise _NoFix("the SET has positional options")
+            raise NoFix("the SET has positional options")
         new = with_kwargs(new, add=[(option, ttl)])
     reasons: list[str] = []
     if f.between:
@@ -163,7 +140,7 @@ def _set_option(ctx: Any, f: SetExpire) -> Fix:
         guard = f.guard
         body = body_statements(guard.body)
         if not isinstance(guard.body, cst.IndentedBlock):
-            raise _NoFix("the if has a one-line body")
+            raise NoFix("the if has a one-line body")
         call_text = code(new)
         if len(body) == 1 and guard.orelse is None:
             edits.append(
@@ -172,14 +149,14 @@ def _set_option(ctx: Any, f: SetExpire) -> Fix:
         elif len(body) > 1:
             start, end = ctx.span(w.call)
             edits.append(edit(ctx, start, end, call_text))
-            edits.append(_drop(ctx, body[0]))
+            edits.append(drop_or_raise(ctx, body[0]))
         else:
-            raise _NoFix("the if has an else branch and nothing else")
+            raise NoFix("the if has an else branch and nothing else")
     else:
         start, end = ctx.span(w.call)
         text = code(new)
         if f.guard is not None and not isinstance(f.guard.test, cst.Name):
-            raise _NoFix("the TTL is set under another condition too")
+            raise NoFix("the TTL is set under another condition too")
         if f.guard is not None and w.method == "setnx":
             # ``ok = r.setnx(...)``: SETNX gives True/False, SET NX True/None
             start, end = ctx.span(w.command_expr)
@@ -188,15 +165,15 @@ def _set_option(ctx: Any, f: SetExpire) -> Fix:
         if f.guard is not None:
             body = body_statements(f.guard.body)
             if not isinstance(f.guard.body, cst.IndentedBlock):
-                raise _NoFix("the if has a one-line body")
+                raise NoFix("the if has a one-line body")
             if len(body) == 1 and f.guard.orelse is None:
-                edits.append(_drop(ctx, f.guard))
+                edits.append(drop_or_raise(ctx, f.guard))
             elif len(body) > 1:
-                edits.append(_drop(ctx, body[0]))
+                edits.append(drop_or_raise(ctx, body[0]))
             else:
-                raise _NoFix("the if has an else branch and nothing else")
+                raise NoFix("the if has an else branch and nothing else")
         else:
-            edits.append(_drop(ctx, expire_stmt))
+            edits.append(drop_or_raise(ctx, expire_stmt))
     what = f"SET with {'nx=True, ' if f.kind == 'setnx' else ''}{option}="
     if option in ("exat", "pxat"):
         reasons.append("EXAT/PXAT need Redis >= 6.2")
@@ -218,18 +195,18 @@ def _comment(stmt: cst.BaseStatement) -> str:
 def _first_incr(ctx: Any, f: SetExpire) -> Fix:
     w, e = f.write_cmd, f.expire_cmd
     if w.method not in ("incr", "incrby") or e.method != "expire":
-        raise _NoFix("only INCR then EXPIRE is rewritten")
+        raise NoFix("only INCR then EXPIRE is rewritten")
     if w.kind != "assign" or w.wrapped or len(w.targets) != 1:
-        raise _NoFix("the count is not bound to one name as is")
+        raise NoFix("the count is not bound to one name as is")
     guard = f.guard
     assert guard is not None
     if not isinstance(guard.body, cst.IndentedBlock):
-        raise _NoFix("the if has a one-line body")
+        raise NoFix("the if has a one-line body")
     ttl = ttl_arg(e)
     assert ttl is not None
     _moves_safely(f, ttl)
     if has_kwarg(w.call, "name") or any(a.star for a in w.call.args):
-        raise _NoFix("unusual arguments")
+        raise NoFix("unusual arguments")
     amount = call_arg(w.call, 1, "amount")
     amount_text = code(amount) if amount is not None else "1"
     key = w.call.args[0].value
@@ -247,16 +224,16 @@ def _first_incr(ctx: Any, f: SetExpire) -> Fix:
         own,
     )
     if use is None:
-        raise _NoFix("there is no place to define the script")
+        raise NoFix("there is no place to define the script")
     edits.extend(use.edits)
     start, end = ctx.span(w.command_expr)
     edits.append(edit(ctx, start, end, add_await(use.call, f.is_async)))
     if len(body) == 1 and guard.orelse is None:
-        edits.append(_drop(ctx, guard))
+        edits.append(drop_or_raise(ctx, guard))
     elif len(body) > 1:
-        edits.append(_drop(ctx, body[0]))
+        edits.append(drop_or_raise(ctx, body[0]))
     else:
-        raise _NoFix("the if has an else branch and nothing else")
+        raise NoFix("the if has an else branch and nothing else")
     return Fix(
         "unsafe",
         "Use one Lua script (INCR, and EXPIRE on the first increment, atomically; "
@@ -267,9 +244,9 @@ def _first_incr(ctx: Any, f: SetExpire) -> Fix:
 
 def _transaction(ctx: Any, f: SetExpire) -> Fix:
     if f.between:
-        raise _NoFix("code between the two commands")
+        raise NoFix("code between the two commands")
     if f.client.cluster or cluster_target(ctx):
-        raise _NoFix("on a cluster, pipelint does not rewrite this as a transaction")
+        raise NoFix("on a cluster, pipelint does not rewrite this as a transaction")
     w, e = f.write_cmd, f.expire_cmd
     write_stmt = f.site.block[f.site.start]
     expire_stmt = f.site.block[f.site.end]
@@ -283,9 +260,9 @@ def _transaction(ctx: Any, f: SetExpire) -> Fix:
     elif w.kind == "expr" and not w.wrapped:
         target = None
     else:
-        raise _NoFix("the write's result is used in an expression")
+        raise NoFix("the write's result is used in an expression")
     if e.result_used:
-        raise _NoFix("the TTL command's result is used")
+        raise NoFix("the TTL command's result is used")
     fn = f.site.scope.enclosing_function()
     start_fn, end_fn = ctx.span(fn.node) if fn is not None else (0, len(ctx.source))
     used = set(_IDENT.findall(ctx.source[start_fn:end_fn]))

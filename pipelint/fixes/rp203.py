@@ -25,7 +25,15 @@ from pipelint.catalog import command_name
 from pipelint.diagnostics import Edit, Fix
 from pipelint.fixes import register
 from pipelint.fixes.lua import LuaArgs, lua_expr, use_script
-from pipelint.fixes.textedit import add_await, cluster_target, code, edit, indent_of, stmt_span
+from pipelint.fixes.textedit import (
+    NoFix,
+    add_await,
+    cluster_target,
+    code,
+    edit,
+    indent_of,
+    stmt_span,
+)
 
 __all__ = ["build_fix", "script_shape", "COMMANDS"]
 
@@ -81,10 +89,6 @@ COMMANDS: dict[str, _Mapping] = {
 _DEFAULTS = {("incr", "amount"): "1", ("incrby", "amount"): "1", ("hincrby", "amount"): "1"}
 
 
-class _NoFix(Exception):
-    pass
-
-
 @register("RP203")
 def build_fix(ctx: Any, subject: object) -> Fix | None:
     chain = subject
@@ -94,7 +98,7 @@ def build_fix(ctx: Any, subject: object) -> Fix | None:
     n = len(chain.commands)
     try:
         return _rewrite(ctx, chain)
-    except _NoFix as exc:
+    except NoFix as exc:
         return Fix(
             "display-only",
             f"Run the {n} commands as one Lua script (not automatic: {exc}); its shape: "
@@ -105,15 +109,15 @@ def build_fix(ctx: Any, subject: object) -> Fix | None:
 
 def _rewrite(ctx: Any, chain: Chain) -> Fix:
     if chain.guards:
-        raise _NoFix("code between the commands returns or raises on a reply")
+        raise NoFix("code between the commands returns or raises on a reply")
     if chain.opaque_between:
-        raise _NoFix("code between the commands calls functions pipelint cannot see into")
+        raise NoFix("code between the commands calls functions pipelint cannot see into")
     if chain.site.scope.kind == "class":
-        raise _NoFix("the commands are in a class body")
+        raise NoFix("the commands are in a class body")
     if isinstance(chain.commands[0].receiver, cst.Call):
-        raise _NoFix("the client is obtained by a call")
+        raise NoFix("the client is obtained by a call")
     if getattr(chain.client, "bypassed", None):
-        raise _NoFix("the client class overrides commands")
+        raise NoFix("the client class overrides commands")
     block = chain.site.block
     statements = list(range(chain.site.start, chain.site.end + 1))
     command_stmts = {id(c.stmt): i for i, c in enumerate(chain.commands)}
@@ -124,7 +128,7 @@ def _rewrite(ctx: Any, chain: Chain) -> Fix:
         if id(stmt) in command_stmts:
             continue
         if not _plain_assignment(stmt):
-            raise _NoFix("a statement between the commands is not a plain assignment")
+            raise NoFix("a statement between the commands is not a plain assignment")
         names = _names(stmt)
         if any(n in chain.bindings for n in names) or _reads_any(stmt, _bound_names(chain)):
             after.append(i)
@@ -137,7 +141,7 @@ def _rewrite(ctx: Any, chain: Chain) -> Fix:
     for i, (c, cargs) in enumerate(zip(chain.commands, chain.args, strict=True)):
         mapping = COMMANDS.get(c.method)
         if mapping is None:
-            raise _NoFix(f"{command_name(c.method)} is not translated")
+            raise NoFix(f"{command_name(c.method)} is not translated")
         lua_args = _lua_args(c.method, mapping, cargs, replies, args, keys)
         call = f"redis.call('{command_name(c.method)}'{''.join(', ' + a for a in lua_args)})"
         lua.append(f"local {replies[i]} = {call}")
@@ -171,7 +175,7 @@ def _rewrite(ctx: Any, chain: Chain) -> Fix:
         own,
     )
     if use is None:
-        raise _NoFix("there is no place to define the script")
+        raise NoFix("there is no place to define the script")
     indent = indent_of(ctx, first)
     nl = ctx.newline
     out: list[str] = []
@@ -261,19 +265,19 @@ def _lua_args(
         elif mapping.star is not None:
             star.append(sym)
         else:
-            raise _NoFix("unexpected arguments")
+            raise NoFix("unexpected arguments")
     for kw, sym in keyword.items():
         if kw in params and kw not in by_name:
             by_name[kw] = sym
         else:
-            raise _NoFix(f"the {kw}= option is not translated")
+            raise NoFix(f"the {kw}= option is not translated")
     out: list[str] = []
     for index, p in enumerate(params):
         sym = by_name.get(p)
         if sym is None and p not in by_name:
             default = _DEFAULTS.get((method, p))
             if default is None:
-                raise _NoFix("an argument is missing")
+                raise NoFix("an argument is missing")
             out.append(default)
             continue
         if p == "mapping":
@@ -287,7 +291,7 @@ def _lua_args(
 
 def _zadd_pairs(sym: Sym | None, replies: list[str], args: LuaArgs) -> list[str]:
     if sym is None or sym[0] != "dict":
-        raise _NoFix("the ZADD mapping is not a literal")
+        raise NoFix("the ZADD mapping is not a literal")
     out: list[str] = []
     for member, score in sym[1]:
         out.append(_exact(score, replies, args, None))
@@ -298,7 +302,7 @@ def _zadd_pairs(sym: Sym | None, replies: list[str], args: LuaArgs) -> list[str]
 def _exact(sym: Sym | None, replies: list[str], args: LuaArgs, keys: list[str] | None) -> str:
     """A value the script computes exactly as Python did, in Lua."""
     if sym is None:
-        raise _NoFix("an argument is computed by code pipelint does not translate")
+        raise NoFix("an argument is computed by code pipelint does not translate")
     tag = sym[0]
     if tag == "py":
         text = code(sym[1])
@@ -321,9 +325,9 @@ def _exact(sym: Sym | None, replies: list[str], args: LuaArgs, keys: list[str] |
             elif part[0] == "py":
                 parts.append(args.add(f'f"{{{code(part[1])}}}"'))
             else:
-                raise _NoFix("an f-string formats a reply Python would render differently")
+                raise NoFix("an f-string formats a reply Python would render differently")
         return " .. ".join(parts) if parts else "''"
-    raise _NoFix("an argument is computed by code pipelint does not translate")
+    raise NoFix("an argument is computed by code pipelint does not translate")
 
 
 def _lua_string(text: str) -> str:

@@ -16,7 +16,10 @@ import libcst as cst
 from pipelint.diagnostics import Edit
 
 __all__ = [
+    "NoFix",
     "code",
+    "dotted_names",
+    "drop_or_raise",
     "stmt_span",
     "line_span",
     "indent_of",
@@ -33,6 +36,10 @@ __all__ = [
 ]
 
 _EMPTY = cst.Module([])
+
+
+class NoFix(Exception):
+    """The rewrite cannot be proven: the fix is display-only, for this reason."""
 
 
 def code(node: cst.CSTNode) -> str:
@@ -100,6 +107,33 @@ def header_comment(stmt: cst.BaseCompoundStatement) -> str:
     if isinstance(body, cst.IndentedBlock) and body.header.comment is not None:
         return "  " + body.header.comment.value
     return ""
+
+
+def drop_or_raise(ctx: Any, stmt: cst.CSTNode) -> Edit:
+    e = drop_stmt(ctx, stmt)
+    if e is None:
+        raise NoFix("a statement shares its line with other code")
+    return e
+
+
+def dotted_names(node: cst.CSTNode, calls: bool = True) -> set[str]:
+    """The names and attribute chains ``node`` reads (``NoFix`` on a call when
+    ``calls`` is false)."""
+    from pipelint.clients.scopes import dotted_name, iter_children
+
+    out: set[str] = set()
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (cst.Name, cst.Attribute)):
+            d = dotted_name(n)
+            if d is not None:
+                out.add(d)
+                continue
+        if isinstance(n, cst.Call) and not calls:
+            raise NoFix("an amount calls a function")
+        stack.extend(iter_children(n))
+    return out
 
 
 def with_method(call: cst.Call, method: str) -> cst.Call:
