@@ -30,7 +30,6 @@ __all__ = [
     "add_await",
     "cluster_target",
     "edit",
-    "has_multiline_string",
     "header_comment",
     "body_statements",
 ]
@@ -186,23 +185,7 @@ def add_await(text: str, is_async: bool) -> str:
     return f"await {text}" if is_async else text
 
 
-def has_multiline_string(text: str) -> bool:
-    return '"""' in text or "'''" in text or "\\\n" in text
-
-
 def body_statements(suite: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
     if isinstance(suite, cst.IndentedBlock):
         return suite.body
     return []
-
-
-def reindent(text: str, old: str, new: str) -> str:
-    """Move every line of ``text`` but the first from indentation ``old`` to ``new``."""
-    lines = text.split("\n")
-    out = [lines[0]]
-    for line in lines[1:]:
-        if line.startswith(old):
-            out.append(new + line[len(old) :])
-        else:
-            out.append(line)
-    return "\n".join(out)
