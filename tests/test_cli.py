@@ -32,7 +32,7 @@ r = redis.Redis()
 
 def save(uid):
     r.set(f"user:{uid}", 1)
-    r.expire(f"user:{uid}", 60)
+    r.incr("users")
 """
 
 CLEAN = """\

@@ -31,7 +31,7 @@ def test_reads_are_safe() -> None:
 
 
 def test_writes_are_unsafe() -> None:
-    assert applicability("r.set('a', 1)\nr.expire('a', 5)\n") == "unsafe"
+    assert applicability("r.set('a', 1)\nr.expire('b', 5)\n") == "unsafe"  # 'a' twice: RP202
     assert applicability("a = r.get('a')\nr.incr('n')\n") == "unsafe"
 
 
@@ -60,7 +60,7 @@ def test_client_obtained_by_a_call_is_display_only() -> None:
 
 
 def test_text_marks_only_applicable_fixes_and_apply_skips_others() -> None:
-    (d,) = diagnose("r.set('a', 1)\nr.expire('a', 5)\n")
+    (d,) = diagnose("r.set('a', 1)\nr.expire('b', 5)\n")  # unsafe
     src = "x"
     out, counts = apply_fixes(src, [d], unsafe=False)
     assert out == src and not counts

@@ -31,7 +31,9 @@ from pipelint.clients.resolve import ClientInfo, Resolver
 from pipelint.clients.scopes import Scope, ScopeIndex, dotted_name, iter_children
 
 if TYPE_CHECKING:
+    from pipelint.analysis.atomic import AtomicFacts
     from pipelint.analysis.loops import Loop
+    from pipelint.analysis.pipelines import PipelineFacts
 
 __all__ = ["Analysis", "analyze"]
 
@@ -41,6 +43,8 @@ class Analysis:
     runs: list[Run]
     commands: list[Command]
     loops: list[Loop] = field(default_factory=list)  # see analysis/loops.py
+    atomic: AtomicFacts | None = field(default=None)  # see analysis/atomic.py
+    pipelines: PipelineFacts | None = field(default=None)  # see analysis/pipelines.py
 
 
 def analyze(index: ScopeIndex, resolver: Resolver) -> Analysis:
@@ -50,7 +54,18 @@ def analyze(index: ScopeIndex, resolver: Resolver) -> Analysis:
     module = index.module.node
     assert isinstance(module, cst.Module)
     walker.block(module.body, index.module)
-    return Analysis(walker.runs, walker.all_commands, find_loops(walker, module, walker.runs))
+    analysis = Analysis(walker.runs, walker.all_commands, find_loops(walker, module, walker.runs))
+    _add_atomicity_facts(analysis, walker, module)
+    return analysis
+
+
+def _add_atomicity_facts(analysis: Analysis, walker: _Walker, module: cst.Module) -> None:
+    """Facts of the atomicity and pipeline rules (RP2xx, RP3xx)."""
+    from pipelint.analysis.atomic import find_atomic
+    from pipelint.analysis.pipelines import find_pipelines
+
+    analysis.atomic = find_atomic(walker, module)
+    analysis.pipelines = find_pipelines(walker.index, walker.resolver)
 
 
 @dataclass

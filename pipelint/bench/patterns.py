@@ -242,7 +242,7 @@ def make_variants(
 
         def sequential() -> Any:
             for k, v in zip(keys, values, strict=True):
-                client.set(k, v)  # noqa: RP101, RP102 - the sequential baseline, on purpose
+                client.set(k, v)  # noqa: RP101, RP102, RP202 - the sequential baseline, on purpose
                 client.expire(k, ttl)
 
         def in_pipeline(transaction: bool) -> Callable[[], Any]:
@@ -500,6 +500,13 @@ def plot_results(results: list[dict[str, Any]], path: str) -> None:
     show_default=True,
     help="Timed rounds per (rtt, n, pattern); each round runs every variant once.",
 )
+@click.option(
+    "--atomic/--no-atomic",
+    default=True,
+    show_default=True,
+    help="Also time the atomicity patterns (read-modify-write, SET + TTL, dependent "
+    "chain, Script in a pipeline; see pipelint/bench/atomic.py).",
+)
 @output_options
 def patterns_command(
     n_csv: str,
@@ -508,6 +515,7 @@ def patterns_command(
     json_path: str | None,
     plot_path: str | None,
     redis_url: str | None,
+    atomic: bool = True,
 ) -> None:
     """Time GET, HGET, SADD and SET+EXPIRE batches: loop vs pipeline vs multi-key vs Lua."""
     ns = parse_csv(int, n_csv, "--n")
@@ -521,8 +529,13 @@ def patterns_command(
 
     prefix = new_prefix()
     with bench_client(redis_url, prefix) as (target, client):
+        atomic_rows: list[dict[str, Any]] = []
         with make_progress() as progress:
             results, measured_rtt = run_patterns(target, ns, rtts, iterations, prefix, progress)
+            if atomic:
+                from pipelint.bench.atomic import run_atomic_all
+
+                atomic_rows, _ = run_atomic_all(target, ns, rtts, iterations, prefix, progress)
         env = env_info(
             client,
             target,
@@ -534,12 +547,16 @@ def patterns_command(
 
     print_results(results, measured_rtt)
     print_legend()
+    if atomic_rows:
+        from pipelint.bench.atomic import print_atomic
+
+        print_atomic(atomic_rows, measured_rtt)
     if not target.embedded:
         click.echo(
             "note: --redis-url points at a shared server; other clients' load skews timings."
         )
     write_outputs(
-        {"results": results, "env": env},
+        {"results": results, "env": env, "atomic": atomic_rows},
         json_path,
         plot_path,
         lambda path: plot_results(results, path),

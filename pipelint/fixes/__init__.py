@@ -42,3 +42,7 @@ def _load() -> None:
     import pipelint.fixes.rp102  # noqa: F401
     import pipelint.fixes.rp103  # noqa: F401
     import pipelint.fixes.rp104  # noqa: F401
+    import pipelint.fixes.rp201  # noqa: F401
+    import pipelint.fixes.rp202  # noqa: F401
+    import pipelint.fixes.rp203  # noqa: F401
+    import pipelint.fixes.rp302  # noqa: F401

@@ -52,18 +52,22 @@ def _applicable(d: Diagnostic, unsafe: bool) -> bool:
 def apply_fixes(
     source: str, diagnostics: list[Diagnostic], unsafe: bool
 ) -> tuple[str, Counter[str]]:
-    """Apply every applicable fix whose edits do not overlap an earlier one."""
+    """Apply every applicable fix whose edits do not overlap an earlier one. An edit
+    identical to one already chosen (the same script defined by two fixes) is made once
+    and is no conflict."""
     chosen: list[tuple[Diagnostic, tuple[Edit, ...]]] = []
     taken: list[tuple[int, int]] = []
+    made: set[tuple[int, int, str]] = set()
     for d in sorted(diagnostics, key=lambda d: (d.location, d.code)):
         if not _applicable(d, unsafe):
             continue
         assert d.fix is not None
-        edits = d.fix.edits
+        edits = tuple(e for e in d.fix.edits if (e.start, e.end, e.content) not in made)
         if any(not (e.end <= a or e.start >= b) for e in edits for a, b in taken):
             continue
         chosen.append((d, edits))
         taken.extend((e.start, e.end) for e in edits)
+        made.update((e.start, e.end, e.content) for e in edits)
     counts: Counter[str] = Counter()
     all_edits = sorted(
         (e for _, edits in chosen for e in edits), key=lambda e: e.start, reverse=True

@@ -8,6 +8,11 @@ from pipelint.rules.rp101 import SequentialCommands
 from pipelint.rules.rp102 import RoundTripInLoop
 from pipelint.rules.rp103 import MultiKeyForm
 from pipelint.rules.rp104 import PipelinePerIteration
+from pipelint.rules.rp201 import ReadModifyWriteRule
+from pipelint.rules.rp202 import SetThenExpire
+from pipelint.rules.rp203 import DependentChain
+from pipelint.rules.rp301 import PipelineNeverExecuted
+from pipelint.rules.rp302 import ScriptInPipeline
 
 __all__ = ["ALL_RULES", "MODEL_RULES", "Finding", "Rule", "get_rule"]
 
@@ -17,6 +22,11 @@ MODEL_RULES: tuple[type[Rule], ...] = (
     RoundTripInLoop,
     MultiKeyForm,
     PipelinePerIteration,
+    ReadModifyWriteRule,
+    SetThenExpire,
+    DependentChain,
+    PipelineNeverExecuted,
+    ScriptInPipeline,
 )
 #: Every rule, including the RP9xx input diagnostics.
 ALL_RULES: dict[str, type[Rule]] = {

@@ -20,9 +20,12 @@ class SequentialCommands(Rule):
 
     def check(self, ctx: FileContext) -> Iterator[Finding]:
         covered = _covered(ctx)
+        atomic = _atomic_pairs(ctx)
         for run in ctx.analysis.runs:
             n = len(run.commands)
             if n < 2 or id(run) in covered:
+                continue
+            if any(all(c in run.commands for c in pair) for pair in atomic):
                 continue
             message = (
                 f"{n} sequential Redis commands on '{run.client_key}' cost {n} round trips; "
@@ -52,4 +55,29 @@ def _covered(ctx: FileContext) -> set[int]:
                 out.update(id(run) for run in loop.runs)
     if rp103:
         out.update(id(run) for run in ctx.analysis.runs if plan_run(run, ctx.config))
+    return out
+
+
+def _atomic_pairs(ctx: FileContext) -> list[tuple[object, ...]]:
+    """Commands that RP202 (a write then its TTL) or RP201 (``GET`` then ``DEL``/``SET``)
+    make one atomic command of: a run holding both is theirs, not a pipeline's. Nor is
+    a run inside a dependent chain (RP203), which one script replaces."""
+    facts = ctx.analysis.atomic
+    if facts is None:
+        return []
+    out: list[tuple[object, ...]] = []
+    if ctx.config.enabled("RP202", ctx.path):
+        out.extend((f.write_cmd, f.expire_cmd) for f in facts.set_expires if f.guard is None)
+    if ctx.config.enabled("RP201", ctx.path):
+        out.extend(
+            (f.read_cmd, f.write_cmd)
+            for f in facts.read_modify_writes
+            if f.kind in ("get_delete", "swap") and f.read_cmd is not None
+        )
+    if ctx.config.enabled("RP203", ctx.path):
+        for chain in facts.chains:
+            # every pair of commands of the chain: a run inside it holds one of them
+            out.extend(
+                (a, b) for i, a in enumerate(chain.commands) for b in chain.commands[i + 1 :]
+            )
     return out
