@@ -138,6 +138,7 @@ def result_to_json(result: FileResult) -> dict[str, Any]:
         "diagnostics": [_diag_to_json(d) for d in result.diagnostics],
         "parsed": result.parsed,
         "lines": result.lines,
+        "warnings": result.warnings,
     }
 
 
@@ -147,6 +148,7 @@ def result_from_json(data: dict[str, Any], path: str) -> FileResult:
         [_diag_from_json(d, path) for d in data["diagnostics"]],
         parsed=bool(data["parsed"]),
         lines=int(data["lines"]),
+        warnings=[str(w) for w in data.get("warnings", [])],
     )
 
 

@@ -51,7 +51,7 @@ def cli() -> None:
     """pipelint: find Redis commands that pay one round trip each where they could share one."""
 
 
-@cli.command()
+@cli.command(short_help="Check PATHS for Redis round-trip problems (the default command).")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, readable=False))
 @click.option("--select", multiple=True, help="Rule codes or prefixes to enable (comma-separated).")
 @click.option(
@@ -78,9 +78,28 @@ def cli() -> None:
 @click.option(
     "-o", "--output-file", type=click.Path(path_type=Path), help="Write the report to this file."
 )
-@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              help="Use this pyproject.toml instead of the nearest one.")  # fmt: skip
-@click.option("--target", type=click.Choice(["standalone", "cluster"]), default=None)
+@click.option(
+    "--config",
+    "config",
+    multiple=True,
+    metavar="FILE | KEY=VALUE",
+    help="A configuration file to use instead of the nearest one (pyproject.toml, "
+    "pipelint.toml), or a TOML `key = value` pair that overrides one setting, e.g. "
+    "--config 'select = [\"RP101\"]' (repeatable; overrides win over files).",
+)
+@click.option(
+    "--target",
+    type=click.Choice(["standalone", "cluster"]),
+    default=None,
+    help='The Redis deployment: "cluster" makes fixes use only what a cluster pipeline '
+    "accepts (default: standalone).",
+)
+@click.option(
+    "--force-exclude/--no-force-exclude",
+    default=None,
+    help="Apply exclude/extend-exclude to paths named on the command line too "
+    "(pre-commit names every file).",
+)
 @click.option(
     "--client-name", "client_names", multiple=True, help="Extra client name pattern (repeatable)."
 )
@@ -124,7 +143,29 @@ def cli() -> None:
 @click.option(
     "--progress", is_flag=True, help="Show a progress bar even when stderr is not a terminal."
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
+@click.option(
+    "--add-noqa",
+    is_flag=True,
+    help="Add `# noqa: CODE` to every line with a finding (to adopt pipelint on an existing "
+    "codebase), then exit 0.",
+)
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour the text output: auto is on a terminal unless NO_COLOR is set (or "
+    "FORCE_COLOR is).",
+)
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Print the findings in the chosen format, nothing else."
+)
+@click.option(
+    "-s",
+    "--silent",
+    is_flag=True,
+    help="Print nothing (the exit code still says whether there are findings).",
+)
 def check(paths: tuple[Path, ...], **opts: Any) -> None:
     """Check PATHS (default: the current directory) for Redis round-trip problems."""
     from pipelint.cli.check import run_check
@@ -132,12 +173,19 @@ def check(paths: tuple[Path, ...], **opts: Any) -> None:
     sys.exit(run_check(list(paths), opts))
 
 
-@cli.command()
+@cli.command(short_help="Show a rule's documentation (by code or name), or list them all.")
 @click.argument("code", required=False)
 @click.option("--all", "all_", is_flag=True, help="List every rule with its summary.")
-@click.option("--output-format", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--output-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Markdown text, or one JSON object per rule.",
+)
 def rule(code: str | None, all_: bool, output_format: str) -> None:
-    """Show the documentation of rule CODE (e.g. RP101), or --all rules."""
+    """Show the documentation of rule CODE, given by code (RP101) or name
+    (sequential-commands); or list every rule with --all."""
     from pipelint.cli.rule import run_rule
 
     sys.exit(run_rule(code, all_, output_format))

@@ -39,3 +39,4 @@ def has_fix(code: str) -> bool:
 def _load() -> None:
     """Import the fix modules so that they register."""
     import pipelint.fixes.rp101  # noqa: F401
+    import pipelint.fixes.rp910  # noqa: F401

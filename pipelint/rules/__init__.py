@@ -5,16 +5,21 @@ from __future__ import annotations
 from pipelint.rules.base import Finding, Rule
 from pipelint.rules.meta import InternalError, SyntaxErrorRule, UnreadableFile
 from pipelint.rules.rp101 import SequentialCommands
+from pipelint.rules.rp910 import UnusedNoqa
 
 __all__ = ["ALL_RULES", "MODEL_RULES", "Finding", "Rule", "get_rule"]
 
 #: Rules that read the analysis model, in code order.
 MODEL_RULES: tuple[type[Rule], ...] = (SequentialCommands,)
-#: Every rule, including the RP9xx input diagnostics.
+#: Every rule, including the RP9xx input diagnostics and RP910 (unused suppressions).
 ALL_RULES: dict[str, type[Rule]] = {
-    r.code: r for r in (*MODEL_RULES, SyntaxErrorRule, UnreadableFile, InternalError)
+    r.code: r for r in (*MODEL_RULES, SyntaxErrorRule, UnreadableFile, InternalError, UnusedNoqa)
 }
 
 
 def get_rule(code: str) -> type[Rule] | None:
-    return ALL_RULES.get(code.upper())
+    """The rule with this code (RP101) or name (sequential-commands), any case."""
+    rule = ALL_RULES.get(code.upper())
+    if rule is None:
+        rule = next((r for r in ALL_RULES.values() if r.name == code.lower()), None)
+    return rule
