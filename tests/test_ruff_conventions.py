@@ -17,30 +17,10 @@ from pathlib import Path
 import click
 import pytest
 
+from tests.packaging_support import git
+from tests.test_cli import FLAGGED, WRITES
+
 ROOT = Path(__file__).resolve().parents[1]
-
-FLAGGED = """\
-import redis
-
-r = redis.Redis()
-
-
-def load(uid):
-    name = r.get(f"user:{uid}:name")
-    email = r.get(f"user:{uid}:email")
-    return name, email
-"""
-
-WRITES = """\
-import redis
-
-r = redis.Redis()
-
-
-def save(uid):
-    r.set(f"user:{uid}", 1)
-    r.expire(f"user:{uid}", 60)
-"""
 
 ANSI = "\x1b["
 
@@ -70,10 +50,6 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "flagged.py").write_text(FLAGGED)
     return tmp_path
-
-
-def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 
 
 # ---------------------------------------------------------------- 1. --force-exclude
@@ -417,7 +393,7 @@ def test_plurals_and_unsafe_fixes(project: Path) -> None:
 
 
 def test_github_paths_are_relative_to_the_repository_root(project: Path) -> None:
-    _git(project, "init", "-q")
+    git("init", "-q", cwd=project)
     svc = project / "svc"
     (project / "app").rename(project / "svc_app")
     svc.mkdir()
@@ -467,11 +443,24 @@ def test_help_is_complete_and_not_cut_off() -> None:
         assert "(e.g.\n" not in listed
 
 
+def test_readme_usage_lists_every_option() -> None:
+    from pipelint.cli import cli
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    usage = readme.split("## Usage", 1)[1].split("```", 2)[1]
+    for name in ("check", "rule"):
+        for param in cli.commands[name].params:
+            if isinstance(param, click.Option) and not param.hidden:
+                for opt in (o for o in param.opts + param.secondary_opts if o.startswith("--")):
+                    if opt != "--help":
+                        assert opt in usage, f"README's usage does not mention {name} {opt}"
+
+
 # ----------------------------------------------------------------- 8. SARIF in a monorepo
 
 
 def test_sarif_uris_are_relative_to_the_repository_root(tmp_path: Path) -> None:
-    _git(tmp_path, "init", "-q")
+    git("init", "-q", cwd=tmp_path)
     svc = tmp_path / "svc"
     (svc / "app").mkdir(parents=True)
     (svc / "pyproject.toml").write_text("[tool.pipelint]\n")

@@ -53,7 +53,12 @@ def cli() -> None:
 
 @cli.command(short_help="Check PATHS for Redis round-trip problems (the default command).")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, readable=False))
-@click.option("--select", multiple=True, help="Rule codes or prefixes to enable (comma-separated).")
+@click.option(
+    "--select",
+    multiple=True,
+    help="Rule codes or prefixes to enable (comma-separated); replaces the configuration's "
+    "selection, its ignore included.",
+)
 @click.option(
     "--extend-select", multiple=True, help="Codes to enable in addition to the selected ones."
 )
@@ -65,10 +70,18 @@ def cli() -> None:
 @click.option(
     "--diff", is_flag=True, help="Print a diff of the fixes instead of writing them; exit 1 if any."
 )
-@click.option("--show-fixes", is_flag=True, help="List the fixes that were applied.")
+@click.option(
+    "--show-fixes",
+    is_flag=True,
+    help="Show each fix as a diff (full format), and list the fixes --fix applied.",
+)
 @click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when fixes were applied.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
-@click.option("--statistics", is_flag=True, help="Count findings per rule instead of listing them.")
+@click.option(
+    "--statistics",
+    is_flag=True,
+    help="Count findings per rule instead of listing them (text, or json).",
+)
 @click.option(
     "--output-format",
     type=click.Choice(OUTPUT_FORMATS),
@@ -154,8 +167,7 @@ def cli() -> None:
     type=click.Choice(["auto", "always", "never"]),
     default="auto",
     show_default=True,
-    help="Colour the text output: auto is on a terminal unless NO_COLOR is set (or "
-    "FORCE_COLOR is).",
+    help="Colour the text output. auto: on a terminal, off with NO_COLOR, on with FORCE_COLOR.",
 )
 @click.option(
     "-q", "--quiet", is_flag=True, help="Print the findings in the chosen format, nothing else."
