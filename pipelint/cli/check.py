@@ -238,7 +238,8 @@ def _run_check(
         if options.diff:
             for d in result.diffs:
                 out.write(d)
-            failed = _to_stderr(result.not_analysed, silent)  # not checked is not "nothing to fix"
+            # not checked is not "nothing to fix"
+            failed = _to_stderr(result.not_analysed, bool(opts.get("silent")))
             if not (opts.get("quiet") or opts.get("silent")):
                 click.echo(_would_fix(result), err=True)
             return max(failed, 1 if result.diffs else 0)
