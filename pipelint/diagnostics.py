@@ -62,6 +62,7 @@ class Diagnostic:
     noqa_row: int | None = None
     suppressed: bool = False
     suppression: str | None = None  # the noqa comment text, when suppressed
+    runtime: dict[str, Any] | None = None  # what a trace says it paid (pipelint.trace.join)
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.location.row, self.location.column, self.code)

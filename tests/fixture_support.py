@@ -42,11 +42,17 @@ def fixture_config(path: Path, source: str) -> Config:
     table: dict[str, object] = {}
     for m in _CONFIG.finditer(source):
         table.update(tomllib.loads(m.group("toml")))
-    cfg = Config(root=path.parent, select=("RP",))
+    # a rule's folder checks that rule (and the input diagnostics) unless it says more
+    rule = next((p for p in path.parts if re.fullmatch(r"RP[0-9]{3}", p)), None)
+    cfg = Config(root=path.parent, select=(rule, "RP9") if rule else ("RP",))
     if "client-names" in table:
         cfg = cfg.with_overrides(client_names=tuple(table["client-names"]))  # type: ignore[arg-type]
     if "target" in table:
         cfg = cfg.with_overrides(target=str(table["target"]))
+    if "redis-version" in table:
+        cfg = cfg.with_overrides(redis_version=str(table["redis-version"]))
+    if "select" in table:
+        cfg = cfg.with_overrides(select=tuple(table["select"]))  # type: ignore[arg-type]
     return cfg
 
 
@@ -83,7 +89,17 @@ def fix_cases(rule: str = "RP101") -> list[Path]:
     )
 
 
+def loop_fix_cases() -> list[Path]:
+    """Runnable fix cases of the loop rules (``main(r, keys)``)."""
+    return sorted(
+        p
+        for code in ("RP102", "RP103", "RP104")
+        for p in (FIXTURES / code / "fix").glob("*.py")
+        if not p.name.endswith(".fixed.py")
+    )
+
+
 if __name__ == "__main__":  # regenerate the expected outputs: python -m tests.fixture_support
-    for case in [*fix_cases(), *fix_cases("RP910")]:
+    for case in [*fix_cases(), *loop_fix_cases(), *fix_cases("RP910")]:
         case.with_name(case.stem + ".fixed.py").write_text(fixed_text(case), encoding="utf-8")
         print("wrote", case.with_name(case.stem + ".fixed.py"))

@@ -22,11 +22,12 @@ from click.testing import CliRunner
 
 from pipelint.bench.cli import bench
 from pipelint.bench.common import delete_prefix, percentile, require_matplotlib, url_via
+from pipelint.bench.patterns import PATTERNS
 from pipelint.bench.proxy import LatencyProxy, ProxyProcess
 from pipelint.server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
-VARIANTS = {"sequential", "pipeline", "pipeline_tx", "multikey", "lua"}
+VARIANTS = {"sequential", "pipeline_each", "pipeline", "pipeline_tx", "multikey", "lua"}
 ENV_KEYS = {"python", "redis_py", "redis_server", "cpu_count", "platform", "date"}
 QUEUE_METRICS = {
     "claims_per_sec",
@@ -77,10 +78,10 @@ def test_patterns_json_shape(tmp_path: Path) -> None:
     assert ENV_KEYS <= set(data["env"])
     assert data["env"]["iterations"] == 20
     rows = data["results"]
-    assert len(rows) == 2 * 2 * len(VARIANTS)
+    assert len(rows) == 2 * len(PATTERNS) * len(VARIANTS)
     keys = {(r["pattern"], r["variant"], r["n"], r["rtt_ms"]) for r in rows}
     assert len(keys) == len(rows)
-    assert {r["pattern"] for r in rows} == {"get", "set_expire"}
+    assert {r["pattern"] for r in rows} == {"get", "hget", "sadd", "set_expire"}
     assert {r["variant"] for r in rows} == VARIANTS
     for r in rows:
         assert r["median_us"] > 0
@@ -88,7 +89,9 @@ def test_patterns_json_shape(tmp_path: Path) -> None:
         assert r["speedup"] > 0
         if r["variant"] == "sequential":
             assert r["speedup"] == pytest.approx(1.0)
-            assert r["round_trips"] == r["n"] * (1 if r["pattern"] == "get" else 2)
+            assert r["round_trips"] == r["n"] * (2 if r["pattern"] == "set_expire" else 1)
+        elif r["variant"] == "pipeline_each":
+            assert r["round_trips"] == r["n"]
         else:
             assert r["round_trips"] == 1
 
@@ -255,3 +258,26 @@ def test_patterns_plot(tmp_path: Path) -> None:
     out = tmp_path / "p.png"
     _invoke(["patterns", "--n", "1,2", "--rtt-ms", "0", "--iterations", "3", "--plot", str(out)])
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_pattern_variants_return_the_same(redis_client: Any) -> None:
+    """Every variant of a read pattern returns the data the loop returns; every
+    variant of a write pattern leaves the same keyspace."""
+    from pipelint.bench.patterns import make_variants
+
+    keys = [f"bench-test:{i}" for i in range(5)]
+    redis_client.hset(keys[0], mapping={str(i): f"v{i}" for i in range(1, 5)})
+    for pattern in ("hget",):
+        variants = make_variants(redis_client, pattern, keys, [b"v"] * 5)
+        results = {name: fn() for name, fn in variants.items()}
+        expected = results.pop("sequential")
+        assert expected[1:] == [b"v1", b"v2", b"v3", b"v4"]
+        for name, got in results.items():
+            assert list(got) == expected, name
+    states = {}
+    for name in sorted(VARIANTS):
+        redis_client.delete(keys[0])
+        make_variants(redis_client, "sadd", keys, [b"v"] * 5)[name]()
+        states[name] = redis_client.smembers(keys[0])
+    assert all(v == states["sequential"] for v in states.values())
+    assert len(states["sequential"]) == 5

@@ -43,3 +43,16 @@ def test_fixture_counts() -> None:
         neg += n
     assert pos >= 30, pos
     assert neg >= 30, neg
+
+
+@pytest.mark.parametrize(
+    ("rule", "positives", "negatives"), [("RP102", 40, 30), ("RP103", 40, 10), ("RP104", 5, 6)]
+)
+def test_loop_fixture_counts(rule: str, positives: int, negatives: int) -> None:
+    pos = neg = 0
+    for path in fixture_files(rule):
+        p, n = count_cases(path.read_text(encoding="utf-8"))
+        pos += p
+        neg += n
+    assert pos >= positives, pos
+    assert neg >= negatives, neg

@@ -366,6 +366,6 @@ def test_only_enabled_rules_are_described(tmp_path: Path) -> None:
     data = json.loads(out.getvalue())
     validate(data)
     rules = [r["id"] for r in data["runs"][0]["tool"]["driver"]["rules"]]
-    assert rules == ["RP101", "RP900", "RP901", "RP902"]
+    assert rules == ["RP101", "RP102", "RP103", "RP104", "RP900", "RP901", "RP902"]
     assert data["runs"][0]["results"] == []
     assert data["runs"][0]["invocations"][0] == {"executionSuccessful": True}

@@ -93,7 +93,10 @@ def test_installed_rule_docs(installed: Path, tmp_path: Path) -> None:
 def test_installed_check(installed: Path, tmp_path: Path) -> None:
     target = tmp_path / "app.py"
     shutil.copy(FIXTURE, target)
-    res = _run(installed, "check", "--no-cache", "--output-format", "json", "app.py", cwd=tmp_path)
+    res = _run(
+        installed, "check", "--no-cache", "--select", "RP101", "--output-format", "json",
+        "app.py", cwd=tmp_path,
+    )  # fmt: skip
     assert res.returncode == 1, res.stderr
     codes = {d["code"] for d in json.loads(res.stdout)}
     assert codes == {"RP101"}

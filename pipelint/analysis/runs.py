@@ -18,7 +18,8 @@ For every block (module, function, class body, ``if``/``for``/``while``/``try``/
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -29,6 +30,9 @@ from pipelint.catalog import CommandSpec
 from pipelint.clients.resolve import ClientInfo, Resolver
 from pipelint.clients.scopes import Scope, ScopeIndex, dotted_name, iter_children
 
+if TYPE_CHECKING:
+    from pipelint.analysis.loops import Loop
+
 __all__ = ["Analysis", "analyze"]
 
 
@@ -36,14 +40,17 @@ __all__ = ["Analysis", "analyze"]
 class Analysis:
     runs: list[Run]
     commands: list[Command]
+    loops: list[Loop] = field(default_factory=list)  # see analysis/loops.py
 
 
 def analyze(index: ScopeIndex, resolver: Resolver) -> Analysis:
+    from pipelint.analysis.loops import find_loops
+
     walker = _Walker(index, resolver)
     module = index.module.node
     assert isinstance(module, cst.Module)
     walker.block(module.body, index.module)
-    return Analysis(walker.runs, walker.all_commands)
+    return Analysis(walker.runs, walker.all_commands, find_loops(walker, module, walker.runs))
 
 
 @dataclass
@@ -75,6 +82,7 @@ class _Walker:
         self.all_commands: list[Command] = []
         self._redis_code: dict[int, bool] = {}
         self._swallowing = 0  # enclosing try statements whose handlers may fall through
+        self._commands: dict[int, list[Command] | None] = {}  # commands() by statement
 
     # ---- blocks -------------------------------------------------------------------
     def block(self, body: Sequence[cst.BaseStatement], scope: Scope) -> None:
@@ -180,25 +188,26 @@ class _Walker:
         Usually one (``a = r.get(k)``); several when one expression sends independent
         commands on one client (``return r.get(a), r.get(b)``). None when the statement
         uses a client any other way, conditionally, or one command inside another."""
-        if len(stmt.body) != 1:
-            return None
-        small = stmt.body[0]
-        targets: tuple[cst.BaseExpression, ...] = ()
-        if isinstance(small, cst.Expr):
-            kind, value = "expr", small.value
-        elif isinstance(small, cst.Assign):
-            kind, value = "assign", small.value
-            targets = tuple(t.target for t in small.targets)
-        elif isinstance(small, cst.AnnAssign) and small.value is not None:
-            kind, value = "annassign", small.value
-            targets = (small.target,)
-        elif isinstance(small, cst.AugAssign):
-            kind, value = "augassign", small.value
-            targets = (small.target,)
-        elif isinstance(small, cst.Return) and small.value is not None:
-            kind, value = "return", small.value
-        else:
-            return None
+        key = id(stmt)
+        if key in self._commands:  # asked again by the loop analysis (loops.py)
+            return self._commands[key]
+        parts = statement_value(stmt)
+        found = None if parts is None else self.commands_in(stmt, *parts, scope)
+        self._commands[key] = found
+        return found
+
+    def commands_in(
+        self,
+        stmt: cst.SimpleStatementLine,
+        small: cst.BaseSmallStatement,
+        kind: str,
+        value: cst.BaseExpression,
+        targets: tuple[cst.BaseExpression, ...],
+        scope: Scope,
+    ) -> list[Command] | None:
+        """The batchable commands that evaluating ``value`` sends (see ``commands``);
+        ``kind`` and ``targets`` say where its result goes. Also used for values that
+        are not a whole statement (a comprehension's element, ``out.append(value)``)."""
         calls = list(self.client_calls(value, scope))
         if not calls or any(cc.conditional or cc.nested for cc in calls):
             return None
@@ -509,6 +518,33 @@ class _Walker:
 _LEAVES = frozenset({cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis})
 #: code inside runs later, repeatedly or not at all
 _DEFERRED = frozenset({cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp})
+
+
+def statement_value(
+    stmt: cst.SimpleStatementLine,
+) -> tuple[cst.BaseSmallStatement, str, cst.BaseExpression, tuple[cst.BaseExpression, ...]] | None:
+    """(small statement, kind, value, targets) of a one-statement line whose value a
+    command's result could be: ``x = v``, ``x: T = v``, ``x += v``, ``return v``, ``v``."""
+    if len(stmt.body) != 1:
+        return None
+    small = stmt.body[0]
+    targets: tuple[cst.BaseExpression, ...] = ()
+    if isinstance(small, cst.Expr):
+        kind, value = "expr", small.value
+    elif isinstance(small, cst.Assign):
+        kind, value = "assign", small.value
+        targets = tuple(t.target for t in small.targets)
+    elif isinstance(small, cst.AnnAssign) and small.value is not None:
+        kind, value = "annassign", small.value
+        targets = (small.target,)
+    elif isinstance(small, cst.AugAssign):
+        kind, value = "augassign", small.value
+        targets = (small.target,)
+    elif isinstance(small, cst.Return) and small.value is not None:
+        kind, value = "return", small.value
+    else:
+        return None
+    return small, kind, value, targets
 
 
 def _falls_through(suite: cst.BaseSuite) -> bool:

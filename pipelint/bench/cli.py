@@ -20,6 +20,7 @@ import click
 from pipelint.bench.patterns import patterns_command
 from pipelint.bench.proxy import proxy_command
 from pipelint.bench.queue_bench import queue_command
+from pipelint.bench.recorder_bench import recorder_command
 
 __all__ = ["bench"]
 
@@ -34,6 +35,7 @@ bench = click.Group(
 bench.add_command(patterns_command, "patterns")
 bench.add_command(queue_command, "queue")
 bench.add_command(proxy_command, "proxy")
+bench.add_command(recorder_command, "recorder")
 
 
 def _load_extra_commands() -> None:

@@ -1,8 +1,12 @@
 """``pipelint bench patterns``: sequential commands vs pipeline vs multi-key vs Lua.
 
-For a batch of n keys, two patterns:
+For a batch of n items, four patterns (the loop shapes RP102/RP103 report, and the
+run RP101 reports):
 
-* ``get``: n GETs.
+* ``get``: n GETs (``[r.get(k) for k in keys]``).
+* ``hget``: n HGETs of fields of one hash (``[r.hget(h, f) for f in fields]``).
+* ``sadd``: n SADDs of members to one set (``for m in members: r.sadd(s, m)``): a
+  variadic write.
 * ``set_expire``: n times SET + EXPIRE (the shape pipelint flags).
 
 Variants per pattern (all return the same data):
@@ -11,9 +15,10 @@ Variants per pattern (all return the same data):
 variant        get                                         set_expire
 =============  ==========================================  ===========
 sequential     n x GET, one round trip each                n x (SET, EXPIRE): 2n round trips
+pipeline_each  a pipeline executed per item (RP104)        same, n round trips
 pipeline       pipeline(transaction=False), 1 round trip   same, 1 round trip
 pipeline_tx    pipeline(transaction=True): MULTI/EXEC      same
-multikey       MGET                                        MSET + n EXPIRE in one non-transactional
+multikey       MGET (hget: HMGET; sadd: one SADD of n)       MSET + n EXPIRE in one non-transactional
                                                            pipeline (no MSET with a TTL exists)
 lua            one EVALSHA of a registered script          one EVALSHA (SET + EXPIRE per key)
 =============  ==========================================  ===========
@@ -51,8 +56,14 @@ from pipelint.bench.common import (
 if TYPE_CHECKING:
     import redis
 
-VARIANTS = ("sequential", "pipeline", "pipeline_tx", "multikey", "lua")
-PATTERNS = ("get", "set_expire")
+VARIANTS = ("sequential", "pipeline_each", "pipeline", "pipeline_tx", "multikey", "lua")
+PATTERNS = ("get", "hget", "sadd", "set_expire")
+LABELS = {
+    "get": "n x GET",
+    "hget": "n x HGET (one hash)",
+    "sadd": "n x SADD (one set)",
+    "set_expire": "n x (SET + EXPIRE)",
+}
 WARMUP_ROUNDS = 5
 KEY_TTL = 600  # seconds; a safety net should cleanup ever be skipped
 VALUE = b"v" * 32
@@ -63,6 +74,22 @@ for i = 1, #KEYS do
   out[i] = redis.call('GET', KEYS[i])
 end
 return out
+"""
+
+LUA_HGET = """
+local out = {}
+for i = 1, #ARGV do
+  out[i] = redis.call('HGET', KEYS[1], ARGV[i])
+end
+return out
+"""
+
+LUA_SADD = """
+local added = 0
+for i = 1, #ARGV do
+  added = added + redis.call('SADD', KEYS[1], ARGV[i])
+end
+return added
 """
 
 LUA_SET_EXPIRE = """
@@ -77,13 +104,31 @@ return #KEYS
 VARIANT_NOTES = {
     "get": {
         "sequential": "GET x n",
+        "pipeline_each": "a pipeline per item (GET), n executes",
         "pipeline": "GET x n, pipeline",
         "pipeline_tx": "MULTI, GET x n, EXEC",
         "multikey": "MGET",
         "lua": "EVALSHA (GET x n)",
     },
+    "hget": {
+        "sequential": "HGET x n",
+        "pipeline_each": "a pipeline per item (HGET), n executes",
+        "pipeline": "HGET x n, pipeline",
+        "pipeline_tx": "MULTI, HGET x n, EXEC",
+        "multikey": "HMGET",
+        "lua": "EVALSHA (HGET x n)",
+    },
+    "sadd": {
+        "sequential": "SADD x n",
+        "pipeline_each": "a pipeline per item (SADD), n executes",
+        "pipeline": "SADD x n, pipeline",
+        "pipeline_tx": "MULTI, SADD x n, EXEC",
+        "multikey": "one SADD of n members",
+        "lua": "EVALSHA (SADD x n)",
+    },
     "set_expire": {
         "sequential": "(SET, EXPIRE) x n",
+        "pipeline_each": "a pipeline per item ((SET, EXPIRE)), n executes",
         "pipeline": "(SET, EXPIRE) x n, pipeline",
         "pipeline_tx": "MULTI, (SET, EXPIRE) x n, EXEC",
         "multikey": "MSET + EXPIRE x n, pipeline",
@@ -95,18 +140,21 @@ VARIANT_NOTES = {
 def round_trips(pattern: str, variant: str, n: int) -> int:
     """Client round trips per batch (once the script is loaded)."""
     if variant == "sequential":
-        return n if pattern == "get" else 2 * n
+        return 2 * n if pattern == "set_expire" else n
+    if variant == "pipeline_each":
+        return n
     return 1
 
 
 def commands(pattern: str, variant: str, n: int) -> int:
     """Commands the client sends per batch (MULTI/EXEC included; not those inside Lua)."""
-    per_key = 1 if pattern == "get" else 2
+    per_key = 2 if pattern == "set_expire" else 1
     return {
         "sequential": per_key * n,
+        "pipeline_each": per_key * n,
         "pipeline": per_key * n,
         "pipeline_tx": per_key * n + 2,
-        "multikey": 1 if pattern == "get" else n + 1,
+        "multikey": n + 1 if pattern == "set_expire" else 1,
         "lua": 1,
     }[variant]
 
@@ -120,7 +168,7 @@ def make_variants(
         script = client.register_script(LUA_GET)
 
         def sequential() -> Any:
-            return [client.get(k) for k in keys]
+            return [client.get(k) for k in keys]  # noqa: RP103 - the loop baseline
 
         def in_pipeline(transaction: bool) -> Callable[[], Any]:
             def run() -> Any:
@@ -134,8 +182,58 @@ def make_variants(
         def multikey() -> Any:
             return client.mget(keys)
 
+        def each() -> Any:
+            out = []
+            for k in keys:
+                pipe = client.pipeline(transaction=False)
+                pipe.get(k)
+                out.extend(pipe.execute())  # noqa: RP104 - the pattern being measured
+            return out
+
         def lua() -> Any:
             return script(keys=keys)
+
+    elif pattern in ("hget", "sadd"):
+        one = keys[0]
+        fields = [k.rsplit(":", 1)[-1] for k in keys]
+        method = pattern
+
+        if pattern == "hget":
+            script = client.register_script(LUA_HGET)
+
+            def multikey() -> Any:
+                return client.hmget(one, fields)
+
+        else:
+            script = client.register_script(LUA_SADD)
+
+            def multikey() -> Any:
+                return client.sadd(one, *fields)
+
+        def sequential() -> Any:
+            send = getattr(client, method)
+            return [send(one, f) for f in fields]  # noqa: RP102, RP103 - the baseline
+
+        def in_pipeline(transaction: bool) -> Callable[[], Any]:
+            def run() -> Any:
+                pipe = client.pipeline(transaction=transaction)
+                send = getattr(pipe, method)
+                for f in fields:
+                    send(one, f)
+                return pipe.execute()
+
+            return run
+
+        def lua() -> Any:
+            return script(keys=[one], args=fields)
+
+        def each() -> Any:
+            out = []
+            for f in fields:
+                pipe = client.pipeline(transaction=False)
+                getattr(pipe, method)(one, f)
+                out.extend(pipe.execute())  # noqa: RP104 - the pattern being measured
+            return out
 
     else:
         script = client.register_script(LUA_SET_EXPIRE)
@@ -144,7 +242,7 @@ def make_variants(
 
         def sequential() -> Any:
             for k, v in zip(keys, values, strict=True):
-                client.set(k, v)  # noqa: RP101 - the sequential baseline, on purpose
+                client.set(k, v)  # noqa: RP101, RP102 - the sequential baseline, on purpose
                 client.expire(k, ttl)
 
         def in_pipeline(transaction: bool) -> Callable[[], Any]:
@@ -167,8 +265,18 @@ def make_variants(
         def lua() -> Any:
             return script(keys=keys, args=lua_args)
 
+        def each() -> Any:
+            out = []
+            for k, v in zip(keys, values, strict=True):
+                pipe = client.pipeline(transaction=False)
+                pipe.set(k, v)
+                pipe.expire(k, ttl)
+                out.extend(pipe.execute())  # noqa: RP104 - the pattern being measured
+            return out
+
     return {
         "sequential": sequential,
+        "pipeline_each": each,
         "pipeline": in_pipeline(transaction=False),
         "pipeline_tx": in_pipeline(transaction=True),
         "multikey": multikey,
@@ -209,7 +317,7 @@ def ping_rtt_us(client: redis.Redis, count: int = 50) -> float:
     times = []
     for _ in range(count):
         t0 = time.perf_counter_ns()
-        client.ping()
+        client.ping()  # noqa: RP102 - one round trip each is what is measured
         times.append((time.perf_counter_ns() - t0) / 1000.0)
     return percentile(times, 50)
 
@@ -245,6 +353,16 @@ def run_patterns(
                         for k in keys:
                             pipe.set(k, VALUE, ex=KEY_TTL)
                         pipe.execute()
+                    elif pattern in ("hget", "sadd"):
+                        fields = [k.rsplit(":", 1)[-1] for k in keys]
+                        with client.pipeline(transaction=False) as pipe:
+                            pipe.delete(keys[0])
+                            if pattern == "hget":
+                                pipe.hset(keys[0], mapping=dict.fromkeys(fields, VALUE))
+                            else:
+                                pipe.sadd(keys[0], "seed")
+                            pipe.expire(keys[0], KEY_TTL)
+                            pipe.execute()
                     variants = make_variants(client, pattern, keys, values)
                     samples = measure(variants, iterations, advance)
                     base = percentile(samples["sequential"], 50)
@@ -280,7 +398,7 @@ def print_results(results: list[dict[str, Any]], measured_rtt: dict[str, float])
         ("speedup", "right"),
     ]
     for (pattern, rtt), rows in groups.items():
-        label = "n x GET" if pattern == "get" else "n x (SET + EXPIRE)"
+        label = LABELS[pattern]
         where = "direct loopback" if rtt == 0 else f"+{rtt:g} ms rtt via proxy"
         ping = measured_rtt.get(f"{rtt:g}")
         title = f"{label}, {where}" + (f" (PING {ping:,.0f} µs)" if ping is not None else "")
@@ -306,7 +424,7 @@ def print_legend() -> None:
     click.echo("Per batch of n keys. cmds: commands sent (MULTI/EXEC included); RTs: round trips;")
     click.echo("speedup: sequential median / variant median, measured side by side in one run.")
     for pattern in PATTERNS:
-        label = "GET" if pattern == "get" else "SET + EXPIRE"
+        label = LABELS[pattern].removeprefix("n x ")
         notes = "; ".join(f"{v} = {VARIANT_NOTES[pattern][v]}" for v in VARIANTS)
         click.echo(f"{label}: {notes}.")
     click.echo(
@@ -349,7 +467,7 @@ def plot_results(results: list[dict[str, Any]], path: str) -> None:
             ax.set_xticks(ns)
             ax.set_xticklabels([str(n) for n in ns])
             ax.tick_params(axis="x", which="minor", bottom=False, labelbottom=False)
-            label = "GET" if pattern == "get" else "SET + EXPIRE"
+            label = LABELS[pattern].removeprefix("n x ")
             ax.set_title(f"{label} x n, rtt +{rtt:g} ms")
             ax.set_xlabel("n (keys per batch)")
             ax.set_ylabel("median µs per batch")
@@ -393,7 +511,7 @@ def patterns_command(
     plot_path: str | None,
     redis_url: str | None,
 ) -> None:
-    """Time GET and SET+EXPIRE batches: sequential vs pipeline vs multi-key vs Lua."""
+    """Time GET, HGET, SADD and SET+EXPIRE batches: loop vs pipeline vs multi-key vs Lua."""
     ns = parse_csv(int, n_csv, "--n")
     rtts = parse_csv(float, rtt_csv, "--rtt-ms")
     if any(n < 1 for n in ns):

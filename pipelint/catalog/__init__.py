@@ -33,6 +33,7 @@ __all__ = [
     "MultiForm",
     "all_commands",
     "built_from",
+    "command_name",
     "is_command_method",
     "is_pipeline_api",
     "lookup",
@@ -90,6 +91,7 @@ class CommandSpec:
     key_specs: tuple[KeySpec, ...] = ()
     deprecated: bool = False  # by the server docs or by redis-py
     via: tuple[str, ...] = ()  # redis-py methods it delegates to (sort_ro -> sort)
+    since: str = ""  # the Redis version that introduced the command ("6.2.0")
 
 
 def _opt_int(value: Any) -> int | None:
@@ -148,6 +150,7 @@ def _spec(name: str, raw: Mapping[str, Any]) -> CommandSpec:
         key_specs=tuple(_key_spec(k) for k in raw.get("key_specs", ())),
         deprecated=bool(docs.get("deprecated")) or bool(raw.get("py_deprecated")),
         via=tuple(raw.get("via", ())),
+        since=str(docs.get("since") or ""),
     )
 
 
@@ -172,6 +175,12 @@ def _pipeline_api() -> frozenset[str]:
 def lookup(method: str) -> CommandSpec | None:
     """The spec of a redis-py method or API member by name, or None if unknown."""
     return _specs().get(method)
+
+
+def command_name(method: str) -> str:
+    """The Redis command a method sends (``delete`` -> ``DEL``), else the method upper-cased."""
+    spec = _specs().get(method)
+    return spec.command if spec is not None and spec.command else method.upper()
 
 
 def all_commands() -> Mapping[str, CommandSpec]:

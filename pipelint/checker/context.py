@@ -174,6 +174,13 @@ class _Positions(Mapping[cst.CSTNode, CodeRange]):
                         owner.setdefault(n, c.stmt)
                     for t in c.targets:
                         owner.setdefault(t, c.stmt)
+            for loop in self.ctx.analysis.loops:  # loop facts (RP102-RP104)
+                owner.setdefault(loop.node, loop.stmt)
+                for c in loop.commands:
+                    for n in (c.call, c.receiver, c.command_expr, c.value):
+                        owner.setdefault(n, c.stmt)
+                if loop.consumer_node is not None:
+                    owner.setdefault(loop.consumer_node, loop.stmt)
             self._owner = owner
         return self._owner.get(node)
 

@@ -178,6 +178,19 @@ def cli() -> None:
     is_flag=True,
     help="Print nothing (the exit code still says whether there are findings).",
 )
+@click.option(
+    "--trace",
+    "traces",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A runtime trace (pytest --pipelint-trace=FILE): findings say what their lines "
+    "paid. Repeatable (one per pytest-xdist worker).",
+)
+@click.option(
+    "--trace-only-report",
+    is_flag=True,
+    help="With --trace: list the runtime hot spots no rule found, instead of the findings.",
+)
 def check(paths: tuple[Path, ...], **opts: Any) -> None:
     """Check PATHS (default: the current directory) for Redis round-trip problems."""
     from pipelint.cli.check import run_check

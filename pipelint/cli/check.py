@@ -194,6 +194,13 @@ def _run_check(
     report_file: _Report | None,
     fmt: str,
 ) -> int:
+    trace = None
+    if opts.get("traces") or opts.get("trace_only_report"):  # runtime traces: pipelint.trace
+        from pipelint.trace.join import load_for_cli
+
+        trace = load_for_cli(list(opts.get("traces") or ()))
+        if isinstance(trace, int):
+            return trace
     show_fixes = bool(opts.get("show_fixes")) and fmt in ("full", "text")
     if not (opts.get("fix") or opts.get("diff") or show_fixes) and fmt not in ("json", "sarif"):
         config = config.with_overrides(fix_edits=False)  # only applicability and message shown
@@ -229,6 +236,14 @@ def _run_check(
         _warn(opts, warning)
     if opts.get("add_noqa"):
         return _add_noqa(result, opts)
+    if trace is not None and not options.diff:
+        from pipelint.trace.join import join_trace
+
+        hot_spots = join_trace(result, trace, paths, fmt, bool(opts.get("trace_only_report")))
+        if hot_spots is not None:  # --trace-only-report: instead of the findings
+            with _output(report_file) as out:
+                out.write(hot_spots)
+            return 0
     silent = bool(opts.get("silent")) and report_file is None
     colour = fmt in _TEXT_FORMATS and colour_wanted(
         opts.get("color") or "auto", None if report_file is not None else sys.stdout

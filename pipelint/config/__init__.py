@@ -7,7 +7,8 @@ Keys (kebab-case as in ruff, snake_case accepted): ``select``, ``ignore``,
 ``extend-select``, ``per-file-ignores``, ``exclude``, ``extend-exclude``,
 ``force-exclude``, ``client-names``, ``target`` ("standalone" | "cluster"),
 ``max-file-size`` (bytes, or a string such as "5MB"), ``max-nesting`` (see
-``pipelint.checker.limits``).
+``pipelint.checker.limits``), ``redis-version`` (the oldest Redis server the code must
+run on: fixes only use commands it has).
 
 Rule selection is layered as in ruff: the file's ``select``/``ignore``, then each
 ``--config`` override, then the command line (``RuleSelection``). Every selector must
@@ -44,7 +45,9 @@ __all__ = [
     "NOT_ANALYSED",
     "parse_size",
     "parse_nesting",
+    "version_tuple",
     "DEFAULT_EXCLUDE",
+    "DEFAULT_REDIS_VERSION",
 ]
 
 DEFAULT_EXCLUDE = (
@@ -57,6 +60,7 @@ DEFAULT_EXCLUDE = (
 _KEYS = {
     "select", "ignore", "extend-select", "per-file-ignores", "exclude", "extend-exclude",
     "force-exclude", "client-names", "target", "preview", "max-file-size", "max-nesting",
+    "redis-version",
 }  # fmt: skip
 _SELECTION_KEYS = ("select", "extend-select", "ignore")
 #: Configuration files, in the order they are looked for in each directory (as ruff:
@@ -77,6 +81,18 @@ DEFAULT_MAX_NESTING = 500
 MAX_NESTING_CEILING = 1000
 _UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2,
           "gib": 1024**3}  # fmt: skip
+
+
+#: the oldest Redis that redis-py (>= 6) still supports
+DEFAULT_REDIS_VERSION = "7.2"
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"6.2"`` -> ``(6, 2)``; raises ValueError on anything else."""
+    parts = version.strip().split(".")
+    if not 1 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+        raise ValueError(version)
+    return tuple(int(p) for p in parts)
 
 
 class ConfigError(Exception):
@@ -142,6 +158,7 @@ class Config:
     force_exclude: bool = False
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     max_nesting: int = DEFAULT_MAX_NESTING
+    redis_version: str = DEFAULT_REDIS_VERSION
     # not a setting: whether fixes need their edits (False when nothing reads them:
     # text output without --fix/--diff), which saves building them
     fix_edits: bool = True
@@ -179,6 +196,7 @@ class Config:
             "client_names": self.client_names,
             "target": self.target,
             "layers": [(x.select, x.extend_select, x.ignore) for x in self.layers],
+            "redis_version": self.redis_version,
             "fix_edits": self.fix_edits,
             "max_file_size": self.max_file_size,
             "max_nesting": self.max_nesting,
@@ -405,6 +423,15 @@ def _apply(cfg: Config, table: dict[str, Any], where: str, section: str, layer: 
         changes["max_file_size"] = _at(where, parse_size, table["max-file-size"])
     if "max-nesting" in table:
         changes["max_nesting"] = _at(where, parse_nesting, table["max-nesting"])
+    if "redis-version" in table:
+        value = table["redis-version"]
+        try:
+            version_tuple(str(value))
+        except ValueError:
+            raise ConfigError(f'{where}: redis-version must look like "6.2" or "7.0.15"') from None
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise ConfigError(f'{where}: redis-version must look like "6.2" or "7.0.15"')
+        changes["redis_version"] = str(value)
     return replace(cfg, **changes)
 
 

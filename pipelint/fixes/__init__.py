@@ -39,4 +39,7 @@ def has_fix(code: str) -> bool:
 def _load() -> None:
     """Import the fix modules so that they register."""
     import pipelint.fixes.rp101  # noqa: F401
+    import pipelint.fixes.rp102  # noqa: F401
+    import pipelint.fixes.rp103  # noqa: F401
+    import pipelint.fixes.rp104  # noqa: F401
     import pipelint.fixes.rp910  # noqa: F401

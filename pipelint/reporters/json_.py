@@ -23,7 +23,7 @@ def diagnostic_json(d: Diagnostic, cwd: Path | None = None) -> dict[str, Any]:
 
     rule = get_rule(d.code)
     filename = str((cwd or Path.cwd()) / d.path) if not Path(d.path).is_absolute() else d.path
-    return {
+    data = {
         "cell": None,
         "code": d.code,
         "end_location": d.end_location.to_json(),
@@ -36,6 +36,9 @@ def diagnostic_json(d: Diagnostic, cwd: Path | None = None) -> dict[str, Any]:
         "severity": rule.level if rule is not None else "warning",
         "url": rule_url(d.code),
     }
+    if d.runtime:  # pipelint check --trace
+        data["runtime"] = d.runtime
+    return data
 
 
 def report(result: RunResult, out: TextIO, options: ReportOptions | None = None) -> None:

@@ -260,6 +260,7 @@ class _Builder:
             partial_fingerprints={"primaryLocationLineHash": self.fingerprints[id(d)]},
             fixes=[self._fix(d, d.fix)] if d.fix is not None and d.fix.edits else None,
             suppressions=[self._suppression(d)] if d.suppressed else None,
+            properties={"runtime": d.runtime} if d.runtime else None,
         )
 
     def _invocation(self) -> om.Invocation:

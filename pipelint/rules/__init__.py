@@ -5,12 +5,20 @@ from __future__ import annotations
 from pipelint.rules.base import Finding, Rule
 from pipelint.rules.meta import InternalError, SyntaxErrorRule, UnreadableFile
 from pipelint.rules.rp101 import SequentialCommands
+from pipelint.rules.rp102 import RoundTripInLoop
+from pipelint.rules.rp103 import MultiKeyForm
+from pipelint.rules.rp104 import PipelinePerIteration
 from pipelint.rules.rp910 import UnusedNoqa
 
 __all__ = ["ALL_RULES", "MODEL_RULES", "Finding", "Rule", "get_rule"]
 
 #: Rules that read the analysis model, in code order.
-MODEL_RULES: tuple[type[Rule], ...] = (SequentialCommands,)
+MODEL_RULES: tuple[type[Rule], ...] = (
+    SequentialCommands,
+    RoundTripInLoop,
+    MultiKeyForm,
+    PipelinePerIteration,
+)
 #: Every rule, including the RP9xx input diagnostics and RP910 (unused suppressions).
 ALL_RULES: dict[str, type[Rule]] = {
     r.code: r for r in (*MODEL_RULES, SyntaxErrorRule, UnreadableFile, InternalError, UnusedNoqa)

@@ -19,9 +19,10 @@ class SequentialCommands(Rule):
     summary = "Sequential independent Redis commands that could share one pipeline round trip"
 
     def check(self, ctx: FileContext) -> Iterator[Finding]:
+        covered = _covered(ctx)
         for run in ctx.analysis.runs:
             n = len(run.commands)
-            if n < 2:
+            if n < 2 or id(run) in covered:
                 continue
             message = (
                 f"{n} sequential Redis commands on '{run.client_key}' cost {n} round trips; "
@@ -34,3 +35,21 @@ class SequentialCommands(Rule):
                 run.commands[-1].stmt,
                 fix=ctx.fixer_for(self.code, run),
             )
+
+
+def _covered(ctx: FileContext) -> set[int]:
+    """Runs another rule reports with a fix that covers them: inside a loop RP102 or
+    RP103 reports (the loop's pipeline takes them), or one multi-key command (RP103)."""
+    from pipelint.analysis.multikey import plan_loop, plan_run
+    from pipelint.rules.rp102 import reported
+
+    out: set[int] = set()
+    rp102 = ctx.config.enabled("RP102", ctx.path)
+    rp103 = ctx.config.enabled("RP103", ctx.path)
+    for loop in ctx.analysis.loops:
+        if loop.runs and reported(loop):
+            if rp102 or (rp103 and plan_loop(loop, ctx.config) is not None):
+                out.update(id(run) for run in loop.runs)
+    if rp103:
+        out.update(id(run) for run in ctx.analysis.runs if plan_run(run, ctx.config))
+    return out
