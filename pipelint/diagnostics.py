@@ -77,3 +77,6 @@ class FileResult:
     fixes_applied: dict[str, int] = field(default_factory=dict)
     parsed: bool = False
     lines: int = 0
+    #: said on stderr, not findings, each ``"ROW: message"`` (the run prefixes the path):
+    #: an unknown rule code in a noqa comment
+    warnings: list[str] = field(default_factory=list)

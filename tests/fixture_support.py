@@ -83,9 +83,9 @@ def fixed_text(path: Path, source: str | None = None, unsafe: bool = True) -> st
     return text
 
 
-def fix_cases() -> list[Path]:
+def fix_cases(rule: str = "RP101") -> list[Path]:
     return sorted(
-        p for p in (FIXTURES / "RP101" / "fix").glob("*.py") if not p.name.endswith(".fixed.py")
+        p for p in (FIXTURES / rule / "fix").glob("*.py") if not p.name.endswith(".fixed.py")
     )
 
 
@@ -100,6 +100,6 @@ def loop_fix_cases() -> list[Path]:
 
 
 if __name__ == "__main__":  # regenerate the expected outputs: python -m tests.fixture_support
-    for case in [*fix_cases(), *loop_fix_cases()]:
+    for case in [*fix_cases(), *loop_fix_cases(), *fix_cases("RP910")]:
         case.with_name(case.stem + ".fixed.py").write_text(fixed_text(case), encoding="utf-8")
         print("wrote", case.with_name(case.stem + ".fixed.py"))

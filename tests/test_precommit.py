@@ -84,8 +84,9 @@ def try_repo(hook_repo: HookRepo, hook: str, project: Path) -> subprocess.Comple
 def test_hooks_file() -> None:
     hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
     assert set(hooks) == {"pipelint", "pipelint-fix"}
-    assert hooks["pipelint"]["entry"] == "pipelint check"
-    assert hooks["pipelint-fix"]["entry"] == "pipelint check --fix"
+    # pre-commit names every file: without --force-exclude, `exclude` would not apply
+    assert hooks["pipelint"]["entry"] == "pipelint check --force-exclude"
+    assert hooks["pipelint-fix"]["entry"] == "pipelint check --fix --force-exclude"
     for hook in hooks.values():
         assert hook["language"] == "python"
         assert hook["types_or"] == ["python", "pyi"]
@@ -127,5 +128,19 @@ def test_fix_hook_rewrites_the_file(hook_repo: HookRepo, tmp_path: Path) -> None
     assert "pipeline(" in fixed
     compile(fixed, "app.py", "exec")
     # and now the check hook is happy
+    res = try_repo(hook_repo, "pipelint", project)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_hooks_honour_extend_exclude(hook_repo: HookRepo, tmp_path: Path) -> None:
+    """pre-commit passes `migrations/0001.py` by name: the hooks must still exclude it."""
+    project = _project(tmp_path, {"app.py": CLEAN})
+    (project / "pyproject.toml").write_text('[tool.pipelint]\nextend-exclude = ["migrations"]\n')
+    (project / "migrations").mkdir()
+    (project / "migrations" / "0001.py").write_text(FINDINGS, encoding="utf-8")
+    git("add", ".", cwd=project)
+    res = try_repo(hook_repo, "pipelint-fix", project)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert (project / "migrations" / "0001.py").read_text(encoding="utf-8") == FINDINGS
     res = try_repo(hook_repo, "pipelint", project)
     assert res.returncode == 0, res.stdout + res.stderr

@@ -358,16 +358,14 @@ def test_internal_error_makes_execution_unsuccessful(tmp_path: Path) -> None:
 
 
 def test_only_enabled_rules_are_described(tmp_path: Path) -> None:
+    """RP900-RP902 (files not analysed) are reported whatever the selection (issue 17),
+    so they are always described; RP910 only when selected."""
     out = io.StringIO()
     config = Config(root=tmp_path, select=("RP1",))
     report("sarif", RunResult(), out, ReportOptions(config=config, cwd=tmp_path))
     data = json.loads(out.getvalue())
     validate(data)
-    assert [r["id"] for r in data["runs"][0]["tool"]["driver"]["rules"]] == [
-        "RP101",
-        "RP102",
-        "RP103",
-        "RP104",
-    ]
+    rules = [r["id"] for r in data["runs"][0]["tool"]["driver"]["rules"]]
+    assert rules == ["RP101", "RP102", "RP103", "RP104", "RP900", "RP901", "RP902"]
     assert data["runs"][0]["results"] == []
     assert data["runs"][0]["invocations"][0] == {"executionSuccessful": True}

@@ -206,11 +206,18 @@ def _print(m: dict[str, Any]) -> None:
     click.echo("\n".join(lines))
 
 
-@click.command("lint")
+@click.command(
+    "lint", short_help="Time `pipelint check` on PATHS (default: the current directory)."
+)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("-j", "--jobs", type=int, default=0, help="Workers (default: one per core).")
 @click.option("--cache/--no-cache", default=False, show_default=True, help="Use the cache.")
-@click.option("--cache-dir", type=click.Path(path_type=Path), default=None)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Cache directory (with --cache).",
+)
 @click.option("--no-prefilter", is_flag=True, help="Parse and analyse every file.")
 @click.option("--baseline-parse", is_flag=True, help="Also time bare libcst.parse_module.")
 @click.option("--compare-ruff", is_flag=True, help="Also time ruff check --select ALL.")

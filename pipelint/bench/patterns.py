@@ -478,7 +478,9 @@ def plot_results(results: list[dict[str, Any]], path: str) -> None:
     plt.close(fig)
 
 
-@click.command("patterns")
+@click.command(
+    "patterns", short_help="GET and SET+EXPIRE batches: sequential, pipeline, multi-key, Lua."
+)
 @click.option(
     "--n",
     "n_csv",

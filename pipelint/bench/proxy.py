@@ -302,7 +302,7 @@ def _parse_target(value: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
-@click.command("proxy")
+@click.command("proxy", short_help="A TCP proxy that adds round-trip time to a Redis server.")
 @click.option(
     "--to", "target", required=True, metavar="HOST:PORT", help="Redis server to forward to."
 )

@@ -471,9 +471,21 @@ def plot_results(impls: dict[str, dict[str, Any]], path: str) -> None:
     plt.close(fig)
 
 
-@click.command("queue")
-@click.option("--workers", type=click.IntRange(min=1), default=8, show_default=True)
-@click.option("--tasks", type=click.IntRange(min=1), default=20000, show_default=True)
+@click.command("queue", short_help="The reference queue, naive vs pipelined: throughput, latency.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Worker processes claiming tasks.",
+)
+@click.option(
+    "--tasks",
+    type=click.IntRange(min=1),
+    default=20000,
+    show_default=True,
+    help="Tasks enqueued, then claimed until the queue is empty.",
+)
 @click.option(
     "--impl",
     "impl_csv",

@@ -138,7 +138,9 @@ def measure(url: str, prefix: str, commands: int, rounds: int) -> dict[str, Any]
     return results
 
 
-@click.command("recorder")
+@click.command(
+    "recorder", short_help="Overhead of the round-trip recorder per command, on a real Redis."
+)
 @click.option(
     "--commands", type=click.IntRange(min=1), default=200, show_default=True,
     help="Commands per round and workload.",

@@ -57,7 +57,8 @@ _CLEAN_INTERVAL = 24 * 3600
 
 def default_cache_dir(cwd: Path | None = None) -> Path:
     """``.pipelint_cache`` in the project root found from the working directory (the
-    folder of the nearest ``pyproject.toml`` at or above it, else the working directory
+    folder of the nearest configuration file, ``.pipelint.toml``, ``pipelint.toml`` or
+    ``pyproject.toml``, at or above it, else the working directory
     itself), as ruff places its cache: never beside the files being checked, which
     may be anywhere (``pipelint check ../other/pkg/a.py``)."""
     from pipelint.config import find_pyproject
@@ -138,6 +139,7 @@ def result_to_json(result: FileResult) -> dict[str, Any]:
         "diagnostics": [_diag_to_json(d) for d in result.diagnostics],
         "parsed": result.parsed,
         "lines": result.lines,
+        "warnings": result.warnings,
     }
 
 
@@ -147,6 +149,7 @@ def result_from_json(data: dict[str, Any], path: str) -> FileResult:
         [_diag_from_json(d, path) for d in data["diagnostics"]],
         parsed=bool(data["parsed"]),
         lines=int(data["lines"]),
+        warnings=[str(w) for w in data.get("warnings", [])],
     )
 
 

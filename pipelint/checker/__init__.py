@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import tokenize
 import traceback
 from collections.abc import Sequence
@@ -42,12 +41,6 @@ __all__ = [
 
 #: Seconds spent in this process parsing and analysing (for ``pipelint bench lint``).
 TIMINGS: dict[str, float] = {"parse": 0.0, "analysis": 0.0}
-
-_NOQA = re.compile(
-    r"#\s*noqa(?P<colon>\s*:\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*)?)?",
-    re.IGNORECASE,
-)
-_IGNORE = re.compile(r"#\s*pipelint:\s*ignore(?:\[(?P<codes>[^\]]*)\])?")
 
 
 class DecodeError(Exception):
@@ -97,7 +90,7 @@ def check_file(
     try:
         data = read_regular(path)
     except FileNotFoundError:
-        message = "file not found (it may have been removed during the run)"
+        message = "No such file or directory (removed during the run)"
         if os.path.islink(path):
             message = "cannot read file: broken symbolic link"
         return unreadable(display, message), None
@@ -126,7 +119,8 @@ def check_data(
 
 
 def unreadable(display: str, message: str) -> FileResult:
-    """The result of a file that could not be read: RP901 with ``message``."""
+    """The result of a file that could not be read: RP901 with ``message`` (always
+    reported, whatever the configuration)."""
     return FileResult(display, [_meta("RP901", message, display, Location(1, 1))])
 
 
@@ -215,6 +209,8 @@ def _analyse(
     except Exception as exc:  # noqa: BLE001 - a bug in the analysis must not stop the run
         result.diagnostics.append(_internal(display, "analysis", exc))
         return
+    found: list[Diagnostic] = []
+    crashed = False
     for rule in rules:
         try:
             findings = list(rule.check(ctx))
@@ -231,10 +227,60 @@ def _analyse(
                 )
                 if f.fix is not None:
                     diag.fix = f.fix(ctx)
-                _apply_noqa(diag, ctx)
-                result.diagnostics.append(diag)
+                found.append(diag)
         except Exception as exc:  # noqa: BLE001 - one rule's bug is reported, the run goes on
+            crashed = True
             result.diagnostics.append(_internal(display, rule.code, exc))
+    _suppressions(ctx, config, path, rules, found, result, judge=not crashed)
+
+
+def _suppressions(
+    ctx: FileContext,
+    config: Config,
+    path: Path,
+    rules: Sequence[Rule],
+    found: list[Diagnostic],
+    result: FileResult,
+    judge: bool,
+) -> None:
+    """Apply the file's suppression comments to the findings; warn about unknown codes
+    of pipelint's in them; report the unused ones (RP910), unless a rule crashed (its
+    findings are unknown, so no suppression of it can be called unused)."""
+    from pipelint.checker.noqa import (
+        UNUSED_NOQA,
+        read_directives,
+        suppress,
+        unknown_code_warnings,
+        unused,
+    )
+    from pipelint.rules import ALL_RULES, get_rule
+
+    directives = read_directives(ctx.source, ctx.location)
+    for diag in found:
+        suppress(diag, directives)
+    result.diagnostics.extend(found)
+    if not directives:
+        return
+    result.warnings.extend(unknown_code_warnings(directives, ALL_RULES))
+    if not judge or not config.enabled(UNUSED_NOQA, path):
+        return
+    rule = get_rule(UNUSED_NOQA)
+    assert rule is not None
+    run = [r.code for r in rules]
+    for directive, codes in unused(directives, lambda c: any(r.startswith(c) for r in run)):
+        diag = Diagnostic(
+            UNUSED_NOQA,
+            rule.message(directive, codes),  # type: ignore[attr-defined]
+            ctx.display_path,
+            directive.location,
+            directive.end_location,
+            noqa_row=directive.location.row,
+        )
+        fixer = ctx.fixer_for(UNUSED_NOQA, (directive, codes))
+        if fixer is not None:
+            diag.fix = fixer(ctx)
+        suppress(diag, directives, about=directive)
+        result.diagnostics.append(diag)
 
 
 def _syntax_error(source: str, exc: cst.ParserSyntaxError) -> tuple[Location, str]:
@@ -257,31 +303,3 @@ def _internal(display: str, where: str, exc: BaseException) -> Diagnostic:
     at = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
     message = f"internal error in {where}: {type(exc).__name__}: {exc}{at} (please report this)"
     return _meta("RP902", message, display, Location(1, 1))
-
-
-def _apply_noqa(diag: Diagnostic, ctx: FileContext) -> None:
-    """Suppress ``diag`` if any of its lines has a matching noqa/ignore comment. Lines
-    are cut with the same newline rule as the positions (not ``str.splitlines``, which
-    also splits at form feeds and other separators and would shift the rows)."""
-    starts, source = ctx.line_starts, ctx.source
-    for row in range(diag.location.row, diag.end_location.row + 1):
-        if row - 1 >= len(starts):
-            break
-        line = source[starts[row - 1] : starts[row] if row < len(starts) else len(source)]
-        if "#" not in line:
-            continue
-        for pattern in (_NOQA, _IGNORE):
-            m = pattern.search(line)
-            if m is None:
-                continue
-            codes = m.group("codes")
-            if codes is None and pattern is _NOQA and m.group("colon"):
-                continue  # a colon but no valid code after it (XYZ): not a bare one
-            if codes is None or any(
-                diag.code.startswith(c.strip().upper())
-                for c in re.split(r"[,\s]+", codes)
-                if c.strip()
-            ):
-                diag.suppressed = True
-                diag.suppression = m.group(0)
-                return

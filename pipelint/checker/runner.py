@@ -71,6 +71,7 @@ class RunResult:
     lines: int = 0
     unsafe_fixes: bool = False
     not_analysed: list[Diagnostic] = field(default_factory=list)  # RP9xx
+    warnings: list[str] = field(default_factory=list)  # for stderr, in file order
     # how the run went (pipelint bench lint)
     relevant: int = 0  # files the prefilter kept
     cache_hits: int = 0
@@ -392,13 +393,14 @@ def _merge(out: RunResult, results: Sequence[FileResult | None], kept: list[Path
             out.parsed_lines += res.lines
         for d in res.diagnostics:
             (out.suppressed if d.suppressed else out.diagnostics).append(d)
-            if d.code.startswith("RP9"):
+            if d.code.startswith("RP90"):  # RP900-RP902: the file was not analysed
                 out.not_analysed.append(d)
         if res.fixes_applied:
             out.fixed.update(res.fixes_applied)
             out.fixed_files[res.path] = Counter(res.fixes_applied)
         if res.diff:
             out.diffs.append(res.diff)
+        out.warnings.extend(f"{res.path}:{w}" for w in res.warnings)
     out.parsed_paths = [Path(p) for p in sorted(by_path)]
     out.diagnostics.sort(key=Diagnostic.sort_key)
     out.suppressed.sort(key=Diagnostic.sort_key)

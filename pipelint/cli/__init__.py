@@ -51,9 +51,14 @@ def cli() -> None:
     """pipelint: find Redis commands that pay one round trip each where they could share one."""
 
 
-@cli.command()
+@cli.command(short_help="Check PATHS for Redis round-trip problems (the default command).")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, readable=False))
-@click.option("--select", multiple=True, help="Rule codes or prefixes to enable (comma-separated).")
+@click.option(
+    "--select",
+    multiple=True,
+    help="Rule codes or prefixes to enable (comma-separated); replaces the configuration's "
+    "selection, its ignore included.",
+)
 @click.option(
     "--extend-select", multiple=True, help="Codes to enable in addition to the selected ones."
 )
@@ -65,10 +70,18 @@ def cli() -> None:
 @click.option(
     "--diff", is_flag=True, help="Print a diff of the fixes instead of writing them; exit 1 if any."
 )
-@click.option("--show-fixes", is_flag=True, help="List the fixes that were applied.")
+@click.option(
+    "--show-fixes",
+    is_flag=True,
+    help="Show each fix as a diff (full format), and list the fixes --fix applied.",
+)
 @click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when fixes were applied.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
-@click.option("--statistics", is_flag=True, help="Count findings per rule instead of listing them.")
+@click.option(
+    "--statistics",
+    is_flag=True,
+    help="Count findings per rule instead of listing them (text, or json).",
+)
 @click.option(
     "--output-format",
     type=click.Choice(OUTPUT_FORMATS),
@@ -78,9 +91,28 @@ def cli() -> None:
 @click.option(
     "-o", "--output-file", type=click.Path(path_type=Path), help="Write the report to this file."
 )
-@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              help="Use this pyproject.toml instead of the nearest one.")  # fmt: skip
-@click.option("--target", type=click.Choice(["standalone", "cluster"]), default=None)
+@click.option(
+    "--config",
+    "config",
+    multiple=True,
+    metavar="FILE | KEY=VALUE",
+    help="A configuration file to use instead of the nearest one (pyproject.toml, "
+    "pipelint.toml), or a TOML `key = value` pair that overrides one setting, e.g. "
+    "--config 'select = [\"RP101\"]' (repeatable; overrides win over files).",
+)
+@click.option(
+    "--target",
+    type=click.Choice(["standalone", "cluster"]),
+    default=None,
+    help='The Redis deployment: "cluster" makes fixes use only what a cluster pipeline '
+    "accepts (default: standalone).",
+)
+@click.option(
+    "--force-exclude/--no-force-exclude",
+    default=None,
+    help="Apply exclude/extend-exclude to paths named on the command line too "
+    "(pre-commit names every file).",
+)
 @click.option(
     "--client-name", "client_names", multiple=True, help="Extra client name pattern (repeatable)."
 )
@@ -124,7 +156,28 @@ def cli() -> None:
 @click.option(
     "--progress", is_flag=True, help="Show a progress bar even when stderr is not a terminal."
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
+@click.option(
+    "--add-noqa",
+    is_flag=True,
+    help="Add `# noqa: CODE` to every line with a finding (to adopt pipelint on an existing "
+    "codebase), then exit 0.",
+)
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour the text output. auto: on a terminal, off with NO_COLOR, on with FORCE_COLOR.",
+)
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Print the findings in the chosen format, nothing else."
+)
+@click.option(
+    "-s",
+    "--silent",
+    is_flag=True,
+    help="Print nothing (the exit code still says whether there are findings).",
+)
 @click.option(
     "--trace",
     "traces",
@@ -145,12 +198,19 @@ def check(paths: tuple[Path, ...], **opts: Any) -> None:
     sys.exit(run_check(list(paths), opts))
 
 
-@cli.command()
+@cli.command(short_help="Show a rule's documentation (by code or name), or list them all.")
 @click.argument("code", required=False)
 @click.option("--all", "all_", is_flag=True, help="List every rule with its summary.")
-@click.option("--output-format", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--output-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Markdown text, or one JSON object per rule.",
+)
 def rule(code: str | None, all_: bool, output_format: str) -> None:
-    """Show the documentation of rule CODE (e.g. RP101), or --all rules."""
+    """Show the documentation of rule CODE, given by code (RP101) or name
+    (sequential-commands); or list every rule with --all."""
     from pipelint.cli.rule import run_rule
 
     sys.exit(run_rule(code, all_, output_format))

@@ -19,7 +19,8 @@ from pipelint.checker.runner import RunOptions, RunResult, _merge, run
 from pipelint.config import Config, ConfigError, load_config
 from pipelint.diagnostics import Diagnostic
 from pipelint.reporters import ReportOptions, report
-from pipelint.reporters.text import statistics
+from pipelint.reporters.style import colour_wanted
+from pipelint.reporters.text import statistics, statistics_json
 
 __all__ = ["run_check"]
 
@@ -31,24 +32,81 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _config_option(values: tuple[str, ...]) -> tuple[Path | None, list[tuple[str, Any]]]:
+    """``--config`` values: at most one file, and ``key = value`` overrides (as ruff)."""
+    from pipelint.config import parse_config_option
+
+    file: Path | None = None
+    overrides: list[tuple[str, Any]] = []
+    for value in values:
+        if os.path.lexists(value):
+            if os.path.isdir(value):
+                raise ConfigError(f"--config {value}: is a directory, not a TOML file")
+            if file is not None:
+                raise ConfigError(
+                    f"--config {value}: only one configuration file can be given "
+                    f"({file} is one); other --config values must be `key = value` pairs"
+                )
+            file = Path(value)
+            continue
+        table = parse_config_option(value)
+        if table is None:
+            if value.endswith(".toml") or os.sep in value:
+                raise ConfigError(f"--config {value}: No such file or directory")
+            raise ConfigError(
+                f"--config {value!r}: must be the path of a TOML file or a TOML "
+                "`key = value` pair such as 'select = [\"RP101\"]'"
+            )
+        overrides.append((value, table))
+    return file, overrides
+
+
 def _config(paths: list[Path], opts: dict[str, Any]) -> Config:
+    from pipelint.config import RuleSelection, check_selectors
+
+    file, overrides = _config_option(tuple(opts.get("config") or ()))
     start = paths[0] if paths else Path.cwd()
-    config = load_config(start if os.path.lexists(start) else Path.cwd(), opts.get("config_file"))
+    config = load_config(start if os.path.lexists(start) else Path.cwd(), file, tuple(overrides))
     changes: dict[str, Any] = {}
-    if opts.get("select"):
-        changes["select"] = _codes(opts["select"])
-    if opts.get("extend_select"):
-        changes["select"] = changes.get("select", config.select) + _codes(opts["extend_select"])
-    if opts.get("ignore"):
-        changes["ignore"] = config.ignore + _codes(opts["ignore"])
+    # the command line is the last selection layer: `--select RP101` wins over the
+    # configuration's `ignore = ["RP101"]`, as in ruff
+    select = _codes(opts["select"]) if opts.get("select") else None
+    extend = _codes(opts.get("extend_select") or ())
+    ignore = _codes(opts.get("ignore") or ())
+    for key, codes in (
+        ("--select", select or ()),
+        ("--extend-select", extend),
+        ("--ignore", ignore),
+    ):
+        check_selectors(codes, key, "the command line")
+    if select is not None or extend or ignore:
+        changes["layers"] = (*config.layers, RuleSelection(select, extend, ignore))
     if opts.get("target"):
         changes["target"] = opts["target"]
+    if opts.get("force_exclude") is not None:
+        changes["force_exclude"] = opts["force_exclude"]
     for key in ("max_file_size", "max_nesting"):
         if opts.get(key) is not None:
             changes[key] = opts[key]
     if opts.get("client_names"):
         changes["client_names"] = config.client_names + tuple(opts["client_names"])
     return config.with_overrides(**changes) if changes else config
+
+
+def _usage(opts: dict[str, Any], fmt: str, stdin: bool) -> str | None:
+    """Options that cannot go together: the message, or None."""
+    if opts.get("add_noqa"):
+        for flag in ("fix", "diff"):
+            if opts.get(flag):
+                return f"--add-noqa cannot be used with --{flag}"
+        if stdin:
+            return "--add-noqa cannot be used with stdin (--stdin-filename)"
+    if opts.get("statistics") and fmt not in _TEXT_FORMATS + ("json",):
+        return f"--statistics prints text or json, not {fmt}"
+    return None
+
+
+_TEXT_FORMATS = ("full", "concise", "text")
 
 
 class _Report:
@@ -97,6 +155,12 @@ def _output(report_file: _Report | None) -> Iterator[TextIO]:
 
 
 def run_check(paths: list[Path], opts: dict[str, Any]) -> int:
+    fmt = opts.get("output_format") or os.environ.get("PIPELINT_OUTPUT_FORMAT") or "full"
+    stdin = opts.get("stdin_filename") is not None or paths == [Path("-")]
+    problem = _usage(opts, fmt, stdin)
+    if problem is not None:
+        click.echo(f"pipelint: error: {problem}", err=True)
+        return 2
     try:
         config = _config(paths, opts)
     except ConfigError as exc:
@@ -111,14 +175,24 @@ def run_check(paths: list[Path], opts: dict[str, Any]) -> int:
             click.echo(f"pipelint: error: cannot write {opts['output_file']}: {reason}", err=True)
             return 2
     try:
-        return _run_check(paths, opts, config, report_file)
+        return _run_check(paths, opts, config, report_file, fmt)
     finally:
         if report_file is not None:
             report_file.abandon()
 
 
+def _warn(opts: dict[str, Any], message: str) -> None:
+    """A warning on stderr, as ruff's; ``-q`` and ``-s`` keep it quiet."""
+    if not (opts.get("quiet") or opts.get("silent")):
+        click.echo(f"pipelint: warning: {message}", err=True)
+
+
 def _run_check(
-    paths: list[Path], opts: dict[str, Any], config: Config, report_file: _Report | None
+    paths: list[Path],
+    opts: dict[str, Any],
+    config: Config,
+    report_file: _Report | None,
+    fmt: str,
 ) -> int:
     trace = None
     if opts.get("traces") or opts.get("trace_only_report"):  # runtime traces: pipelint.trace
@@ -127,8 +201,8 @@ def _run_check(
         trace = load_for_cli(list(opts.get("traces") or ()))
         if isinstance(trace, int):
             return trace
-    fmt = opts.get("output_format") or os.environ.get("PIPELINT_OUTPUT_FORMAT") or "full"
-    if not (opts.get("fix") or opts.get("diff")) and fmt not in ("json", "sarif"):
+    show_fixes = bool(opts.get("show_fixes")) and fmt in ("full", "text")
+    if not (opts.get("fix") or opts.get("diff") or show_fixes) and fmt not in ("json", "sarif"):
         config = config.with_overrides(fix_edits=False)  # only applicability and message shown
     options = RunOptions(
         fix=bool(opts.get("fix")),
@@ -146,17 +220,22 @@ def _run_check(
         name = opts.get("stdin_filename") or "-"
         ignored = [str(p) for p in paths if p != Path("-")]
         if ignored:  # as ruff: said, not silently dropped
-            click.echo(
-                f"pipelint: warning: ignoring {', '.join(ignored)}: the source is read from "
-                "stdin (--stdin-filename)",
-                err=True,
+            _warn(
+                opts,
+                f"ignoring {', '.join(ignored)}: the source is read from stdin (--stdin-filename)",
             )
-        stdin_result = _run_stdin(name, config, options)
+        stdin_result = _run_stdin(name, config, options, opts)
         if isinstance(stdin_result, int):  # --fix / --diff wrote to stdout
             return 0 if opts.get("exit_zero") and stdin_result != 2 else stdin_result
         result, texts[name] = stdin_result  # code frames show the stdin text
     else:
         result = run(paths or [Path(".")], config, options)
+        if result.files == 0:
+            _warn(opts, "No Python files found under the given path(s)")
+    for warning in result.warnings:
+        _warn(opts, warning)
+    if opts.get("add_noqa"):
+        return _add_noqa(result, opts)
     if trace is not None and not options.diff:
         from pipelint.trace.join import join_trace
 
@@ -165,37 +244,72 @@ def _run_check(
             with _output(report_file) as out:
                 out.write(hot_spots)
             return 0
-    with _output(report_file) as out:
+    silent = bool(opts.get("silent")) and report_file is None
+    colour = fmt in _TEXT_FORMATS and colour_wanted(
+        opts.get("color") or "auto", None if report_file is not None else sys.stdout
+    )
+    with _output(report_file) as real_out:
+        out: TextIO = io.StringIO() if silent else real_out
         if options.diff:
             for d in result.diffs:
                 out.write(d)
-            failed = _to_stderr(result.not_analysed)  # not checked is not "nothing to fix"
-            n = sum(result.fixed.values())
-            if not opts.get("quiet"):
-                click.echo(
-                    f"Would fix {n} error{'s' if n != 1 else ''}."
-                    if n
-                    else "No errors would be fixed.",
-                    err=True,
-                )
+            # not checked is not "nothing to fix"
+            failed = _to_stderr(result.not_analysed, bool(opts.get("silent")))
+            if not (opts.get("quiet") or opts.get("silent")):
+                click.echo(_would_fix(result), err=True)
             return max(failed, 1 if result.diffs else 0)
+        report_options = ReportOptions(
+            config=config,
+            show_suppressed=bool(opts.get("show_suppressed")),
+            texts=texts,
+            colour=colour,
+            quiet=bool(opts.get("quiet")),
+            show_fixes=bool(opts.get("show_fixes")),
+        )
         if opts.get("statistics"):
-            statistics(result, out)
-        elif opts.get("quiet") and fmt in ("full", "concise", "text"):
-            for d in result.diagnostics:
-                out.write(f"{d.path}:{d.location.row}:{d.location.column}: {d.code} {d.message}\n")
+            (statistics_json if fmt == "json" else statistics)(result, out, report_options)
         else:
-            report_options = ReportOptions(
-                config=config, show_suppressed=bool(opts.get("show_suppressed")), texts=texts
-            )
             report(fmt, result, out, report_options)
-        if opts.get("show_fixes") and result.fixed_files and fmt in ("full", "concise", "text"):
-            _show_fixes(result, out)
     return _exit_code(result, opts)
 
 
+def _would_fix(result: RunResult) -> str:
+    """``--diff``'s last line, in ruff's words, saying what ``--unsafe-fixes`` would add."""
+    from pipelint.reporters.text import plural
+
+    n = sum(result.fixed.values())
+    hidden = sum(
+        1
+        for d in result.diagnostics
+        if d.fix is not None and d.fix.applicability == "unsafe" and not result.unsafe_fixes
+    )
+    if n:
+        more = (
+            f" ({plural(hidden, 'additional fix', 'additional fixes')} available with "
+            "`--unsafe-fixes`)"
+            if hidden
+            else ""
+        )
+        return f"Would fix {plural(n, 'error')}{more}."
+    more = f" ({plural(hidden, 'fix', 'fixes')} available with `--unsafe-fixes`)" if hidden else ""
+    return f"No errors would be fixed{more}."
+
+
+def _add_noqa(result: RunResult, opts: dict[str, Any]) -> int:
+    """``--add-noqa``: a ``# noqa: CODE`` for every finding left, written atomically;
+    exit 0 (as ruff), 2 when a file could not be written."""
+    from pipelint.checker.noqa import add_noqa_to_files
+
+    added, failures = add_noqa_to_files(result.diagnostics)
+    for failure in failures:
+        click.echo(f"pipelint: error: {failure}", err=True)
+    if added and not (opts.get("quiet") or opts.get("silent")):
+        click.echo(f"Added {added} noqa directive{'s' if added != 1 else ''}.", err=True)
+    return 2 if failures else 0
+
+
 def _run_stdin(
-    name: str, config: Config, options: RunOptions
+    name: str, config: Config, options: RunOptions, opts: dict[str, Any]
 ) -> tuple[RunResult, str | None] | int:
     """Check the source on stdin as if it were the file ``name`` (editor integrations).
 
@@ -205,13 +319,22 @@ def _run_stdin(
     be and byte for byte unchanged where it could not (syntax error, bad encoding);
     what remains goes to stderr; exit 1 if anything remains. With ``--diff``: the
     diff on stdout, exit 1 if there is one; a file that could not be checked is
-    reported on stderr (exit 1, not "nothing to fix")."""
+    reported on stderr (exit 1, not "nothing to fix"). A name that ``--force-exclude``
+    excludes is not checked (with ``--fix`` the source comes back unchanged), as ruff."""
     from pipelint.checker import check_data
     from pipelint.clients.project import ProjectIndex
+    from pipelint.discovery import excluded
     from pipelint.fixes.apply import fix_text
 
     path = Path(name)
     data = sys.stdin.buffer.read()
+    silent = bool(opts.get("silent"))
+    if config.force_exclude and excluded(path, config):
+        if options.fix:
+            _write_stdout(data)
+        if options.fix or options.diff:
+            return 0
+        return RunResult(unsafe_fixes=options.unsafe_fixes), None
     project = ProjectIndex(client_names=config.client_names)
     project.add_root(config.root)
     file_result, source = check_data(path, data, config, project, name)
@@ -224,7 +347,7 @@ def _run_stdin(
     if source is None or not file_result.parsed:
         if options.fix:
             _write_stdout(data)  # the editor's buffer stays as it was
-        return _to_stderr(file_result.diagnostics)
+        return _to_stderr(file_result.diagnostics, silent)
     new, after, _applied, failure = fix_text(
         path, source, file_result, config, project, name, options.unsafe_fixes
     )
@@ -243,7 +366,7 @@ def _run_stdin(
         _write_stdout(data)  # unchanged: the very bytes that came in (BOM, encoding)
     else:
         sys.stdout.write(new)
-    return _to_stderr(after.diagnostics)
+    return _to_stderr(after.diagnostics, silent)
 
 
 def _write_stdout(data: bytes) -> None:
@@ -252,23 +375,16 @@ def _write_stdout(data: bytes) -> None:
     sys.stdout.buffer.flush()
 
 
-def _to_stderr(diagnostics: list[Diagnostic]) -> int:
-    """Print what remains on stderr, one line each; the exit code it calls for."""
+def _to_stderr(diagnostics: list[Diagnostic], silent: bool = False) -> int:
+    """Print what remains on stderr, one line each (not with ``-s``); the exit code it
+    calls for."""
     remaining = [d for d in diagnostics if not d.suppressed]
-    for d in remaining:
+    for d in remaining if not silent else ():
         loc = f"{d.path}:{d.location.row}:{d.location.column}"
         click.echo(f"{loc}: {d.code} {d.message}", err=True)
     if any(d.code == "RP902" for d in remaining):
         return 2
     return 1 if remaining else 0
-
-
-def _show_fixes(result: RunResult, out: TextIO) -> None:
-    out.write("\nFixed:\n")
-    for path, counts in sorted(result.fixed_files.items()):
-        out.write(f"{path}:\n")
-        for code, n in sorted(counts.items()):
-            out.write(f"    {n} × {code}\n")
 
 
 def _exit_code(result: RunResult, opts: dict[str, Any]) -> int:

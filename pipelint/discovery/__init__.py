@@ -1,7 +1,9 @@
 """Which files to check: walk directories, honour ``.gitignore`` and ``exclude``.
 
-Files named on the command line are always checked (as ruff does without
-``--force-exclude``); directories are walked recursively for ``*.py``/``*.pyi``.
+Files named on the command line are always checked, unless ``--force-exclude``
+(``force-exclude = true``) applies ``exclude``/``extend-exclude`` to them too, as ruff
+does (pre-commit names every file, so its hooks use it); directories are walked
+recursively for ``*.py``/``*.pyi``.
 
 Nothing on the file system stops the walk: a path that cannot be examined (a link
 loop, a directory that cannot be listed, a name inside an unreadable directory, a
@@ -25,7 +27,7 @@ import pathspec
 from pipelint.config import Config
 from pipelint.discovery.read import kind, read_regular
 
-__all__ = ["discover", "Discovered"]
+__all__ = ["discover", "Discovered", "excluded"]
 
 SUFFIXES = (".py", ".pyi")
 
@@ -126,18 +128,33 @@ def _problem(exc: OSError) -> str:
     return f"cannot read file: {exc.strerror or exc}"
 
 
+def excluded(path: Path, config: Config) -> bool:
+    """Is ``path``, named on the command line, excluded by ``exclude``/``extend-exclude``:
+    itself or one of its folders (below the project root; the whole path when it is
+    outside it)? Used with ``--force-exclude``; the path need not exist (stdin)."""
+    patterns = config.exclude + config.extend_exclude
+    full = _realpath(Path(os.path.abspath(path)))
+    try:
+        parts = full.relative_to(_realpath(config.root)).parts
+    except ValueError:
+        parts = full.parts[1:]
+    return any(_excluded("/".join(parts[: i + 1]), parts[i], patterns) for i in range(len(parts)))
+
+
 def discover(paths: list[Path], config: Config) -> Iterator[Discovered]:
     root = _realpath(config.root)
     patterns = config.exclude + config.extend_exclude
     seen: set[Path] = set()
     for given in paths:
+        if config.force_exclude and excluded(given, config):
+            continue
         try:
             st = given.stat()
         except FileNotFoundError:
             if os.path.islink(given):  # a dangling link: say so
                 yield Discovered(given, True, problem="cannot read file: broken symbolic link")
             else:
-                yield Discovered(given, True, missing=True)
+                yield Discovered(given, True, missing=True, problem="No such file or directory")
             continue
         except OSError as exc:  # a link loop, a name inside an unreadable directory...
             yield Discovered(given, True, problem=_problem(exc))

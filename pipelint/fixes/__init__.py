@@ -46,3 +46,4 @@ def _load() -> None:
     import pipelint.fixes.rp202  # noqa: F401
     import pipelint.fixes.rp203  # noqa: F401
     import pipelint.fixes.rp302  # noqa: F401
+    import pipelint.fixes.rp910  # noqa: F401

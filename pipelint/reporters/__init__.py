@@ -28,6 +28,11 @@ class ReportOptions:
     #: the text of reported files that are not (or not as checked) on disk, by their
     #: reported path: the source read from stdin (None: it could not be decoded)
     texts: Mapping[str, str | None] = field(default_factory=dict)
+    #: text formats: colour (see ``style.colour_wanted``); no summary (``-q``); each
+    #: fix as a diff and the fixes applied by ``--fix`` listed (``--show-fixes``)
+    colour: bool = False
+    quiet: bool = False
+    show_fixes: bool = False
 
 
 Reporter = Callable[[RunResult, TextIO, ReportOptions], None]

@@ -2,7 +2,8 @@
 
 What GitHub code scanning reads is always there: ``tool.driver.rules`` with help
 from ``rules/<CODE>.md``, results with ``ruleId``/``ruleIndex``/``level``, a
-location relative to ``%SRCROOT%`` (the project root) and a
+location relative to ``%SRCROOT%`` (the repository root: the git top level, else the
+project root) and a
 ``partialFingerprints.primaryLocationLineHash`` that does not depend on line
 numbers, so an alert keeps its identity when unrelated code above it moves.
 
@@ -34,7 +35,7 @@ from pipelint.checker.runner import RunResult
 from pipelint.diagnostics import Diagnostic, Edit
 from pipelint.diagnostics import Fix as PipelintFix
 from pipelint.reporters import ReportOptions, rule_url
-from pipelint.reporters._source import Sources
+from pipelint.reporters._source import Sources, repository_root
 from pipelint.rules import ALL_RULES, Rule
 from pipelint.rules.docs import doc_sections, first_paragraphs, rule_doc
 
@@ -122,7 +123,12 @@ class _Builder:
         self.options = options
         self.cwd = options.cwd.resolve()
         config = options.config
-        self.root = (config.root if config is not None else self.cwd).resolve()
+        project = (config.root if config is not None else self.cwd).resolve()
+        # URIs are relative to the repository root (the git top level), where GitHub
+        # code scanning resolves them, even when the configuration is in a subfolder
+        # of a monorepo; outside a repository, to the project root
+        self.repository = repository_root(project)
+        self.root = self.repository or project
         self.sources = Sources(self.cwd, options.texts)
         reported = list(result.diagnostics)
         if options.show_suppressed:
@@ -285,7 +291,16 @@ class _Builder:
         run = om.Run(
             tool=om.Tool(driver=driver),
             invocations=[self._invocation()],
-            original_uri_base_ids={SRCROOT: om.ArtifactLocation(uri=self.root.as_uri() + "/")},
+            original_uri_base_ids={
+                SRCROOT: om.ArtifactLocation(
+                    uri=self.root.as_uri() + "/",
+                    description=om.Message(
+                        text="The repository root (git top level)"
+                        if self.repository is not None
+                        else "The project root (folder of the configuration file)"
+                    ),
+                )
+            },
             column_kind="unicodeCodePoints",
             results=[self._result(d) for d in self.reported],
         )

@@ -2,23 +2,43 @@
 
 ``concise``: one ``path:row:col: CODE [*] message`` line per finding. ``full`` (the
 default, alias ``text``): each finding with a code frame (the flagged lines under a
-``-->`` location header, a line-number gutter and ``^`` markers) and its fix. Both end
-with the summary lines.
+``-->`` location header, a line-number gutter and ``^`` markers) and its fix; with
+``--show-fixes`` the fix as a diff, and a note when it is unsafe. Both end with the
+fixes applied (``--fix --show-fixes``) and the summary lines (not with ``-q``), in
+ruff's words; colour as ruff's (``style.py``).
 """
 
 from __future__ import annotations
 
+import difflib
 import io
+import json
 import tokenize
 from collections import Counter
-from typing import TextIO
+from typing import Any, TextIO
 
 from pipelint.checker.runner import RunResult
-from pipelint.diagnostics import Diagnostic
+from pipelint.diagnostics import Diagnostic, Fix
 from pipelint.reporters import ReportOptions
 from pipelint.reporters._source import Sources
+from pipelint.reporters.style import Style
 
-__all__ = ["report_concise", "report_full", "code_frame", "summary", "statistics"]
+__all__ = [
+    "report_concise",
+    "report_full",
+    "code_frame",
+    "fix_diff",
+    "summary",
+    "statistics",
+    "statistics_json",
+    "plural",
+]
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 error``, ``2 errors``; ``plural(1, "fix", "fixes")``."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
 
 #: lines of context shown above and below the flagged lines
 CONTEXT = 1
@@ -27,15 +47,28 @@ MAX_SPAN = 6
 TAB = 4
 
 
-def _line(d: Diagnostic, fixable: bool) -> str:
-    mark = "[*] " if fixable else ""
-    return f"{d.path}:{d.location.row}:{d.location.column}: {d.code} {mark}{d.message}"
+def _line(d: Diagnostic, fixable: bool, style: Style | None = None) -> str:
+    style = style or Style()
+    colon = style(":", "cyan")
+    mark = f"[{style('*', 'cyan')}] " if fixable else ""
+    where = f"{style(d.path, 'bold')}{colon}{d.location.row}{colon}{d.location.column}{colon}"
+    return f"{where} {style(d.code, 'bold', 'red')} {mark}{d.message}"
 
 
 def report_concise(result: RunResult, out: TextIO, options: ReportOptions | None = None) -> None:
+    options = options if options is not None else ReportOptions()
+    style = Style(options.colour)
     for d in result.diagnostics:
-        out.write(_line(d, result.is_fixable(d)) + "\n")
-    summary(result, out)
+        out.write(_line(d, result.is_fixable(d), style) + "\n")
+    _ending(result, out, options, style)
+
+
+def _ending(result: RunResult, out: TextIO, options: ReportOptions, style: Style) -> None:
+    """What follows the findings: the fixes applied (``--show-fixes``), the summary."""
+    if options.show_fixes and result.fixed_files:
+        fixed_list(result, out)
+    if not options.quiet:
+        summary(result, out, style)
 
 
 def _code_end(line: str) -> int:
@@ -100,64 +133,178 @@ def code_frame(d: Diagnostic, lines: list[str]) -> list[str]:
     return out
 
 
+def _fix_note(fix: Fix) -> str | None:
+    if fix.applicability == "unsafe":
+        return "note: This is an unsafe fix and may change runtime behavior"
+    if fix.applicability == "display-only":
+        return "note: This is a display-only fix and is likely to be incorrect"
+    return None
+
+
+def fix_diff(text: str, fix: Fix, style: Style | None = None) -> list[str]:
+    """The lines ``fix`` changes in ``text``, as ruff shows them under ``help:``: one line
+    of context, removed lines marked ``-`` and added ones ``+`` with their new number."""
+    style = style or Style()
+    new = text
+    for e in sorted(fix.edits, key=lambda e: e.start, reverse=True):
+        new = new[: e.start] + e.content + new[e.end :]
+    old_lines, new_lines = text.splitlines(), new.splitlines()
+    groups = list(difflib.SequenceMatcher(None, old_lines, new_lines).get_grouped_opcodes(1))
+    if not groups:
+        return []
+    last = max(j2 for group in groups for *_, j2 in group)
+    width = len(str(max(last, 1)))
+    bar = style("|", "bold", "bright_blue")
+    rows = [f"{' ' * width} {bar}"]
+    for n, group in enumerate(groups):
+        if n:
+            rows.append(style("." * width, "bold", "bright_blue"))
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                for k in range(j1, j2):
+                    number = style(f"{k + 1:>{width}}", "bold", "bright_blue")
+                    rows.append(f"{number} {bar} {new_lines[k]}".rstrip())
+                continue
+            for k in range(i1, i2):
+                line = style(old_lines[k], "red")
+                rows.append(f"{' ' * width} {style('-', 'bold', 'red')} {line}".rstrip())
+            for k in range(j1, j2):
+                number = style(f"{k + 1:>{width}}", "bold", "bright_blue")
+                line = style(new_lines[k], "green")
+                rows.append(f"{number} {style('+', 'bold', 'green')} {line}".rstrip())
+    rows.append(f"{' ' * width} {bar}")
+    return rows
+
+
 def report_full(result: RunResult, out: TextIO, options: ReportOptions | None = None) -> None:
     options = options if options is not None else ReportOptions()
+    style = Style(options.colour)
     sources = Sources(options.cwd, options.texts)
     for d in result.diagnostics:
-        mark = "[*] " if result.is_fixable(d) else ""
+        mark = f"[{style('*', 'bold', 'bright_cyan')}] " if result.is_fixable(d) else ""
         lines = sources.lines(d)
         frame = code_frame(d, lines) if lines is not None else []
         width = len(frame[0]) - 2 if frame else 1
-        out.write(f"{d.code} {mark}{d.message}\n")
-        out.write(f"{' ' * width}--> {d.path}:{d.location.row}:{d.location.column}\n")
+        code = style(d.code, "bold", "bright_red")
+        out.write(f"{code} {mark}{style(d.message, 'bold')}\n")
+        arrow = style("-->", "bold", "bright_blue")
+        out.write(f"{' ' * width}{arrow} {d.path}:{d.location.row}:{d.location.column}\n")
         for row in frame:
-            out.write(row + "\n")
+            out.write(_paint_frame(row, style) + "\n")
         if d.fix is not None and d.fix.message:
-            out.write(f"help: {d.fix.message}\n")
-        out.write("\n")
-    summary(result, out)
-
-
-def summary(result: RunResult, out: TextIO) -> None:
-    n = len(result.diagnostics)
-    fixed = sum(result.fixed.values())
-    if n == 0:
-        if fixed:
             out.write(
-                f"Found {fixed} error{'s' if fixed != 1 else ''} ({fixed} fixed, 0 remaining).\n"
+                f"{style('help', 'bold', 'bright_cyan')}{style(': ' + d.fix.message, 'bold')}\n"
             )
-        else:
-            out.write("All checks passed!\n")
-        return
-    if fixed:
-        out.write(f"Found {n + fixed} errors ({fixed} fixed, {n} remaining).\n")
-    else:
-        out.write(f"Found {n} error{'s' if n != 1 else ''}.\n")
-    fixable = sum(1 for d in result.diagnostics if result.is_fixable(d))
-    hidden = sum(
+        if options.show_fixes and d.fix is not None:
+            text = sources.text(d) if d.fix.edits else None
+            for row in fix_diff(text, d.fix, style) if text is not None else []:
+                out.write(row + "\n")
+            note = _fix_note(d.fix)
+            if note is not None:
+                out.write(note + "\n")
+        out.write("\n")
+    _ending(result, out, options, style)
+
+
+def _paint_frame(row: str, style: Style) -> str:
+    """A code-frame row with the gutter (numbers, ``|``) and the ``^`` markers coloured."""
+    if not style.enabled:
+        return row
+    head, sep, rest = row.partition(" |")
+    if not sep:  # the ``...`` separator of a long span
+        return style(row, "bold", "bright_blue")
+    gutter = style(head, "bold", "bright_blue") + style(" |", "bold", "bright_blue")
+    if rest.strip() and set(rest.strip()) == {"^"}:
+        lead = len(rest) - len(rest.lstrip())
+        return gutter + rest[:lead] + style(rest.strip(), "bold", "bright_red")
+    return gutter + rest
+
+
+def fixed_list(result: RunResult, out: TextIO) -> None:
+    """``--fix --show-fixes``: the fixes applied, per file, as ruff lists them."""
+    from pipelint.rules import get_rule
+
+    total = sum(result.fixed.values())
+    out.write(f"\nFixed {plural(total, 'error')}:\n")
+    for path, counts in sorted(result.fixed_files.items()):
+        out.write(f"- {path}:\n")
+        for code, n in sorted(counts.items()):
+            rule = get_rule(code)
+            name = f" ({rule.name})" if rule is not None else ""
+            out.write(f"    {n} × {code}{name}\n")
+    out.write("\n")
+
+
+def _hidden(result: RunResult) -> int:
+    """Fixes that ``--unsafe-fixes`` would apply (or show)."""
+    return sum(
         1
         for d in result.diagnostics
         if d.fix is not None and d.fix.applicability == "unsafe" and not result.unsafe_fixes
     )
+
+
+def summary(result: RunResult, out: TextIO, style: Style | None = None) -> None:
+    style = style or Style()
+    n = len(result.diagnostics)
+    fixed = sum(result.fixed.values())
+    if n == 0:
+        if fixed:
+            out.write(f"Found {plural(fixed, 'error')} ({fixed} fixed, 0 remaining).\n")
+        else:
+            out.write("All checks passed!\n")
+        return
+    if fixed:
+        out.write(f"Found {plural(n + fixed, 'error')} ({fixed} fixed, {n} remaining).\n")
+    else:
+        out.write(f"Found {plural(n, 'error')}.\n")
+    fixable = sum(1 for d in result.diagnostics if result.is_fixable(d))
+    hidden = _hidden(result)
+    unsafe = f"{plural(hidden, 'unsafe fix', 'unsafe fixes')} available with `--fix --unsafe-fixes`"
     if fixable:
-        out.write(f"[*] {fixable} fixable with the `--fix` option")
+        out.write(f"[{style('*', 'cyan')}] {fixable} fixable with `--fix`")
         if hidden:
-            out.write(f" ({hidden} hidden fixes can be enabled with the `--unsafe-fixes` option)")
+            out.write(f" ({unsafe})")
         out.write(".\n")
     elif hidden:
-        out.write(
-            f"No fixes available ({hidden} hidden fixes can be enabled with the `--unsafe-fixes` option).\n"
-        )
+        out.write(f"{unsafe}.\n")
 
 
-def statistics(result: RunResult, out: TextIO) -> None:
+def _statistics(result: RunResult) -> list[dict[str, Any]]:
     from pipelint.rules import get_rule
 
     counts = Counter(d.code for d in result.diagnostics)
-    fixable = {d.code for d in result.diagnostics if result.is_fixable(d)}
-    width = max((len(str(c)) for c in counts.values()), default=1)
+    fixable = Counter(d.code for d in result.diagnostics if result.is_fixable(d))
+    rows = []
     for code, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         rule = get_rule(code)
-        name = rule.name if rule is not None else ""
-        mark = "[*]" if code in fixable else "[ ]"
-        out.write(f"{count:>{width}}\t{code}\t{mark} {name}\n")
+        rows.append(
+            {
+                "code": code,
+                "name": rule.name if rule is not None else None,
+                "count": count,
+                "fixable": fixable[code] > 0,
+                "fixable_count": fixable[code],
+            }
+        )
+    return rows
+
+
+def statistics(result: RunResult, out: TextIO, options: ReportOptions | None = None) -> None:
+    """``--statistics``: findings per rule, most frequent first, then the summary."""
+    options = options if options is not None else ReportOptions()
+    rows = _statistics(result)
+    width = max((len(str(r["count"])) for r in rows), default=1)
+    code_width = max((len(r["code"]) for r in rows), default=1)
+    for r in rows:
+        mark = "[*]" if r["fixable"] else "[ ]"
+        out.write(f"{r['count']:>{width}}\t{r['code']:<{code_width}}\t{mark} {r['name'] or ''}\n")
+    if not options.quiet and rows:
+        summary(result, out, Style(options.colour))
+
+
+def statistics_json(result: RunResult, out: TextIO, options: ReportOptions | None = None) -> None:
+    """``--statistics --output-format json``: ruff's keys (code, name, count, fixable,
+    fixable_count), most frequent first."""
+    json.dump(_statistics(result), out, indent=2)
+    out.write("\n")

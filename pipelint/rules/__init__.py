@@ -13,6 +13,7 @@ from pipelint.rules.rp202 import SetThenExpire
 from pipelint.rules.rp203 import DependentChain
 from pipelint.rules.rp301 import PipelineNeverExecuted
 from pipelint.rules.rp302 import ScriptInPipeline
+from pipelint.rules.rp910 import UnusedNoqa
 
 __all__ = ["ALL_RULES", "MODEL_RULES", "Finding", "Rule", "get_rule"]
 
@@ -28,11 +29,15 @@ MODEL_RULES: tuple[type[Rule], ...] = (
     PipelineNeverExecuted,
     ScriptInPipeline,
 )
-#: Every rule, including the RP9xx input diagnostics.
+#: Every rule, including the RP9xx input diagnostics and RP910 (unused suppressions).
 ALL_RULES: dict[str, type[Rule]] = {
-    r.code: r for r in (*MODEL_RULES, SyntaxErrorRule, UnreadableFile, InternalError)
+    r.code: r for r in (*MODEL_RULES, SyntaxErrorRule, UnreadableFile, InternalError, UnusedNoqa)
 }
 
 
 def get_rule(code: str) -> type[Rule] | None:
-    return ALL_RULES.get(code.upper())
+    """The rule with this code (RP101) or name (sequential-commands), any case."""
+    rule = ALL_RULES.get(code.upper())
+    if rule is None:
+        rule = next((r for r in ALL_RULES.values() if r.name == code.lower()), None)
+    return rule

@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-import libcst as cst
+if TYPE_CHECKING:  # the registry is read at start-up (rule selectors): no LibCST import here
+    import libcst as cst
 
-if TYPE_CHECKING:
     from pipelint.checker.context import FileContext
     from pipelint.diagnostics import Fix
 

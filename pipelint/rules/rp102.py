@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-import libcst as cst
-
 from pipelint.rules.base import Finding, Rule
 
 if TYPE_CHECKING:
@@ -42,6 +40,8 @@ def describe(loop: Loop) -> tuple[str, str]:
     callees = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     where = "iteration of the loop"
     if loop.iterable is not None:
+        import libcst as cst  # at use: the registry is read at start-up (rule selectors)
+
         text = cst.Module([]).code_for_node(loop.iterable).strip()
         where = f"item of '{text}'" if len(text) <= 40 and "\n" not in text else "item"
     return callees, where
