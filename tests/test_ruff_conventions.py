@@ -112,7 +112,7 @@ def test_unknown_selector_on_the_command_line(
 
 
 def test_unknown_selector_in_configuration(project: Path) -> None:
-    for table in ('select = ["RP999"]', 'extend-select = ["RP1", "ABC1"]', 'ignore = ["RP3"]',
+    for table in ('select = ["RP999"]', 'extend-select = ["RP1", "ABC1"]', 'ignore = ["RP5"]',
                   'per-file-ignores = { "tests/*" = ["RP9999"] }'):  # fmt: skip
         (project / "pyproject.toml").write_text(f"[tool.pipelint]\n{table}\n")
         res = pipelint(project, "check", "app")
