@@ -194,6 +194,29 @@ def test_configured_patterns_name_the_receiver_not_what_it_hangs_from() -> None:
     assert got["self._redis"] is not None
 
 
+def test_configured_patterns_never_name_a_function_or_a_method() -> None:
+    src = """
+    def _decode_redis_value(v):
+        return v
+    class Q:
+        def _client(self):
+            return make()
+        @property
+        def connection(self):
+            return self._connection
+        def m(self, redis_conn):
+            _decode_redis_value.probe()
+            self._client.probe()
+            redis_conn.probe()
+            self.connection.probe()
+    """
+    got = receivers(src, ("*redis*", "*client*", "*conn*"))
+    assert got["_decode_redis_value"] is None
+    assert got["self._client"] is None
+    assert got["redis_conn"] is not None
+    assert got["self.connection"] is not None  # a property may give a client
+
+
 def test_configured_name_rebound_locally_is_not_a_client() -> None:
     src = "import requests\ndef f():\n    r = requests.get('x')\n    r.probe()\n"
     assert receivers(src, ("r",))["r"] is None

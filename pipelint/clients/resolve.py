@@ -201,7 +201,14 @@ class Resolver:
                 if qual is not None:
                     info = self.project(qual, "value")
             if info is None and self.patterns:
-                info = self._configured(dotted)
+                method = (
+                    fn is not None
+                    and fn.method_of is not None
+                    and head == fn.self_name
+                    and "." not in rest
+                    and self._is_method(fn.method_of, rest)
+                )
+                info = None if method else self._configured(dotted)
         self._dotted[key] = info
         return info
 
@@ -400,13 +407,25 @@ class Resolver:
         return None
 
     def _locally_rebound(self, name: str, scope: Scope) -> bool:
-        """A configured name reassigned in this function to something that is not a client."""
+        """A configured name reassigned in this function to something that is not a
+        client, or a function or class wherever it is defined (``_decode_redis_value``
+        is not named by ``*redis*``: a function is never a client)."""
         target = scope.lookup_scope(name)
-        if target is None or target is not scope:
+        if target is None:
             return False
+        if any(b.kind in ("def", "class") for b in target.bindings[name]):
+            return True
+        if target is not scope:
+            return False
+        return any(b.kind in ("assign", "with", "other", "import") for b in target.bindings[name])
+
+    def _is_method(self, cls: Scope, attr: str) -> bool:
+        """``self.<attr>`` is a plain method of the class (``self._client`` with ``def
+        _client(self)``): a pattern such as ``*client*`` does not name it. A property
+        (any decorated method) may well give a client: the pattern still names it."""
         return any(
-            b.kind in ("assign", "with", "other", "def", "class", "import")
-            for b in target.bindings[name]
+            b.kind == "def" and isinstance(b.node, cst.FunctionDef) and not b.node.decorators
+            for b in cls.bindings.get(attr, ())
         )
 
     def _bindings(self, binds: Sequence[Binding]) -> ClientInfo | None:
