@@ -161,6 +161,22 @@ def test_fifo_is_never_read(project: Path) -> None:
     assert b"not a regular file (a FIFO)" in res.stdout
 
 
+def test_named_file_is_reported_whatever_the_order_of_the_arguments(project: Path) -> None:
+    """A file named after a directory that holds it is still the named file: a FIFO, a
+    device or a link loop is reported once, never dropped by the directory's walk."""
+    os.mkfifo(project / "pkg" / "pipe.py")
+    (project / "pkg" / "zero.py").symlink_to("/dev/zero")
+    (project / "pkg" / "loop.py").symlink_to("loop.py")
+    for args in (("pkg", "pkg/pipe.py"), ("pkg/pipe.py", "pkg"), (".", "pkg/pipe.py")):
+        res = pipelint(project, *args, timeout=30)
+        assert res.returncode == 1, res.stderr
+        assert findings(res.stdout) == {**OK, "pkg/pipe.py": {"RP901"}, "pkg/loop.py": {"RP901"}}
+        assert res.stdout.count(b"pkg/pipe.py") == 1, res.stdout
+        assert res.stdout.count(b"pkg/loop.py") == 1, res.stdout
+    res = pipelint(project, "pkg", "pkg/zero.py", timeout=30)
+    assert findings(res.stdout) == {**OK, "pkg/zero.py": {"RP901"}, "pkg/loop.py": {"RP901"}}
+
+
 def test_fifo_behind_an_import_is_never_read(project: Path) -> None:
     # the prefilter and the project index read the modules imports lead to
     (project / "pkg" / "__init__.py").write_text("")

@@ -15,6 +15,7 @@ do not compile are ignored, as git ignores them.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import stat
@@ -145,6 +146,11 @@ def discover(paths: list[Path], config: Config) -> Iterator[Discovered]:
     root = _realpath(config.root)
     patterns = config.exclude + config.extend_exclude
     seen: set[Path] = set()
+    directories: list[Path] = []
+    # named files first, whatever the order of the arguments: a file named explicitly
+    # is always checked (or reported, a FIFO, a device, a link loop) as named, never
+    # merged into the walk of a directory named before it that holds it (which skips
+    # what is not a regular file)
     for given in paths:
         if config.force_exclude and excluded(given, config):
             continue
@@ -157,17 +163,19 @@ def discover(paths: list[Path], config: Config) -> Iterator[Discovered]:
                 yield Discovered(given, True, missing=True, problem="No such file or directory")
             continue
         except OSError as exc:  # a link loop, a name inside an unreadable directory...
+            with contextlib.suppress(OSError, RuntimeError, ValueError):
+                seen.add(_realpath(given))  # reported once, not again by a walk
             yield Discovered(given, True, problem=_problem(exc))
             continue
-        if not stat.S_ISDIR(st.st_mode):
-            problem = (
-                None if stat.S_ISREG(st.st_mode) else f"not a regular file ({kind(st.st_mode)})"
-            )
-            resolved = _realpath(given)
-            if resolved not in seen:
-                seen.add(resolved)
-                yield Discovered(given, True, resolved=resolved, problem=problem)
+        if stat.S_ISDIR(st.st_mode):
+            directories.append(given)
             continue
+        problem = None if stat.S_ISREG(st.st_mode) else f"not a regular file ({kind(st.st_mode)})"
+        resolved = _realpath(given)
+        if resolved not in seen:
+            seen.add(resolved)
+            yield Discovered(given, True, resolved=resolved, problem=problem)
+    for given in directories:
         yield from _walk(given, root, patterns, seen)
 
 
