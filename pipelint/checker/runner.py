@@ -263,6 +263,8 @@ def run(paths: list[Path], config: Config, options: RunOptions) -> RunResult:
         [r for i, r in zip(items, resolved, strict=True) if not (i.missing or i.problem)],
     )
     _ROOTS[:] = roots
+    for project in _PROJECTS.values():
+        project.new_run()
     graph = ProjectGraph(roots, config.client_names)
     results: list[FileResult | None] = [None] * len(items)
     displays: list[str] = []
