@@ -126,7 +126,15 @@ def _target_names(target: ast.expr, names: list[str], attrs: list[str]) -> None:
 
 
 #: Loops and comprehensions: a call inside runs once per item.
-_LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_LOOPS = (
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 #: Strings that may name a pipeline or Script type (string annotations).
 _TYPE_WORDS = ("Pipeline", "Script")
