@@ -91,9 +91,15 @@ class ModuleFacts:
     def may_export(self, name: str) -> bool:
         return self.everything or name in self.names or name in self.attrs
 
-    @property
-    def exports_any(self) -> bool:
-        return self.everything or bool(self.names or self.attrs or self.methods)
+    def absorb(self, other: ModuleFacts) -> bool:
+        """Grow to include ``other``; did anything grow?"""
+        before = (len(self.names), len(self.attrs), len(self.methods), self.everything)
+        self.names |= other.names
+        self.attrs |= other.attrs
+        self.methods |= other.methods
+        self.everything |= other.everything
+        self.imports = other.imports
+        return before != (len(self.names), len(self.attrs), len(self.methods), self.everything)
 
 
 #: The facts of a module that could not be read: anything may be a client.
@@ -499,29 +505,44 @@ class ProjectFacts:
         self._facts: dict[tuple[str, bytes], ModuleFacts] = {}
         self._by_module: dict[str, ModuleFacts | None] = {}
         self._active: set[str] = set()
+        self._cyclic = False  # a module was met again while being computed
+        self._round: list[tuple[ModuleFacts, ast.Module, str]] = []
         self.parsed = 0  # ast parses done (for tests and the bench)
 
     def module(self, qualname: str) -> ModuleFacts | None:
-        """The facts of a project module; None when ``qualname`` is not one."""
+        """The facts of a project module; None when ``qualname`` is not one.
+
+        Import cycles (common in big packages) are solved as a fixed point: a module
+        met again while its facts are being computed answers what it has so far, and
+        once the outermost module is done every module computed with it is computed
+        again until nothing grows."""
         if not qualname or qualname.partition(".")[0] in REDIS_LIBS:
             return None
         if len(self._roots) != self._seen_roots:
             self._by_module.clear()
             self._seen_roots = len(self._roots)
         if qualname in self._by_module:
+            if qualname in self._active:
+                self._cyclic = True
             return self._by_module[qualname]
-        if qualname in self._active:
-            return EVERYTHING  # an import cycle: assume the worst
         path = self.module_path(qualname)
         if path is None:
             self._by_module[qualname] = None
             return None
+        outer = not self._active
         self._active.add(qualname)
         try:
             facts = self._load(path, qualname)
         finally:
             self._active.discard(qualname)
-        self._by_module[qualname] = facts
+        if outer:
+            todo, self._round = self._round, []
+            while self._cyclic:
+                self._cyclic = False
+                grew = False
+                for known, tree, package in todo:
+                    grew |= known.absorb(module_facts(tree, package, self))
+                self._cyclic = grew
         return facts
 
     def _load(self, path: Path, qualname: str) -> ModuleFacts:
@@ -530,20 +551,26 @@ class ProjectFacts:
         try:
             data = read_regular(path)
         except OSError:
-            return ModuleFacts()  # the LibCST index reads nothing from it either
+            facts = ModuleFacts()  # the LibCST index reads nothing from it either
+            self._by_module[qualname] = facts
+            return facts
         key = (str(path), hashlib.blake2b(data, digest_size=16).digest())
         hit = self._facts.get(key)
         if hit is not None:
+            self._by_module[qualname] = hit
             return hit
+        facts = ModuleFacts()
+        self._by_module[qualname] = facts  # what a cycle back to it sees meanwhile
+        self._facts[key] = facts
         try:
             tree = ast.parse(data)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
-            facts = EVERYTHING  # LibCST may still read it: assume the worst
-        else:
-            self.parsed += 1
-            package = qualname if path.name == "__init__.py" else qualname.rpartition(".")[0]
-            facts = module_facts(tree, package, self)
-        self._facts[key] = facts
+            facts.everything = True  # LibCST may still read it: assume the worst
+            return facts
+        self.parsed += 1
+        package = qualname if path.name == "__init__.py" else qualname.rpartition(".")[0]
+        self._round.append((facts, tree, package))
+        facts.absorb(module_facts(tree, package, self))
         return facts
 
     def class_facts(self, qualname: str, depth: int = 0) -> ModuleFacts:

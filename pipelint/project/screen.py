@@ -6,8 +6,11 @@ that could be a Redis command (a method called on something that may be a client
 every call of a function of the module that makes one (a *helper call*), then the
 *needs* they satisfy:
 
-- ``"calls2"``: two or more such calls in one function (nested code included), or in
-  the module-level code;
+- ``"calls2"``: two or more such calls on one client in one function (nested code
+  included), or in the module-level code; a client is the receiver's text, as
+  ``analysis.runs`` and ``analysis.atomic`` key them (``_receiver_key``: if client
+  identity there ever follows aliases, this must too); a helper call counts for any
+  client;
 - ``"loop"``: such a call inside a loop or a comprehension;
 - ``"pipeline"``: a ``.pipeline()``/``.transaction()`` call on a possible client, or a
   pipeline type named anywhere;
@@ -26,7 +29,7 @@ import ast
 import re
 from collections.abc import Iterable, Sequence
 
-from pipelint.project import Taint
+from pipelint.project import Taint, dotted
 
 __all__ = ["NEEDS", "satisfied_needs", "needs_libcst", "has_directives"]
 
@@ -75,21 +78,33 @@ def satisfied_needs(taint: Taint) -> set[str]:
                     helpers.add(name)
                     changed = True
     needs: set[str] = set()
-    counts: dict[int, int] = {}
+    # per scope (each enclosing function, and the module): client calls per client
+    # (the receiver's text, as ``analysis.runs`` keys clients), helper calls
+    per_client: dict[tuple[int, str], int] = {}
+    per_scope_helpers: dict[int, int] = {}
+    best: dict[int, int] = {}
     for site, is_client in zip(sites, client, strict=True):
         if not (is_client or _callee(site.call) in helpers):
             continue
         if site.in_loop:
             needs.add("loop")
+        keys = (*(id(s) for s in site.scopes), 0) if site.scopes else (0,)
         if is_client:
-            method = site.call.func.attr  # type: ignore[attr-defined]
-            if method in _PIPELINE_METHODS:
+            func = site.call.func
+            assert isinstance(func, ast.Attribute)
+            if func.attr in _PIPELINE_METHODS:
                 needs.add("pipeline")
-            elif method == "register_script":
+            elif func.attr == "register_script":
                 needs.add("script")
-        for key in (*(id(s) for s in site.scopes), 0) if site.scopes else (0,):
-            counts[key] = counts.get(key, 0) + 1
-            if counts[key] >= 2:
+            receiver = dotted(func.value) or ast.unparse(func.value)
+            for key in keys:
+                n = per_client[(key, receiver)] = per_client.get((key, receiver), 0) + 1
+                best[key] = max(best.get(key, 0), n)
+        else:  # a helper's commands may be on any client
+            for key in keys:
+                per_scope_helpers[key] = per_scope_helpers.get(key, 0) + 1
+        for key in keys:
+            if best.get(key, 0) + per_scope_helpers.get(key, 0) >= 2:
                 needs.add("calls2")
     # a pipeline or Script type named anywhere (an annotation, an isinstance...)
     idents = collector.idents
