@@ -209,7 +209,7 @@ def _may_find(
         if project is not None:
             project.add_root(root)
             facts = project.facts
-        taint = Taint(tree, package, facts, config.client_names)
+        taint = Taint(tree, package, facts, config.client_names, solve=False)
         return needs_libcst(tree, source, taint, rule_needs(rules))
     except (RecursionError, MemoryError):
         return True  # let the full check decide (and report)

@@ -329,6 +329,7 @@ class Taint:
         package: str,
         project: ProjectFacts | None,
         patterns: Sequence[str] = (),
+        solve: bool = True,
     ) -> None:
         self.patterns = tuple(patterns)
         self.project = project
@@ -337,9 +338,20 @@ class Taint:
         self.collector = collector
         self.imports = collector.imports
         self.facts = ModuleFacts(imports=collector.imports)
+        self.module_names: dict[str, list[str]] = {}
+        self.solved = False
+        if solve:
+            self.solve()
+
+    def solve(self) -> None:
+        """Grow the facts to their fixed point (reads the imported project modules)."""
+        if self.solved:
+            return
+        self.solved = True
+        collector = self.collector
+        project = self.project
         facts = self.facts
         # names bound by imports: a client library's, or a project module's export
-        self.module_names: dict[str, list[str]] = {}
         for name, quals in collector.imports.items():
             if name == "*":
                 for base in quals:

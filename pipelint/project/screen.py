@@ -52,18 +52,20 @@ def _is_command(method: str) -> bool:
     return catalog.lookup(method) is not None or method == "execute_command"
 
 
-def satisfied_needs(taint: Taint) -> set[str]:
-    """The needs (see the module docstring) the module of ``taint`` meets."""
+def satisfied_needs(taint: Taint, upper: bool = False) -> set[str]:
+    """The needs (see the module docstring) the module of ``taint`` meets; ``upper``:
+    as if every receiver were a client (no client resolution, no project read)."""
     collector = taint.collector
-    mentions = taint.mentions
     sites = collector.calls
     # a client call: a catalogued method called on something that may be a client
     client: list[bool] = []
     for site in sites:
         func = site.call.func
-        client.append(
-            isinstance(func, ast.Attribute) and _is_command(func.attr) and mentions(func.value)
-        )
+        client.append(isinstance(func, ast.Attribute) and _is_command(func.attr))
+    if not upper:
+        taint.solve()
+        value = taint.value
+        client = [c and value(s.call.func.value) for c, s in zip(client, sites, strict=True)]  # type: ignore[attr-defined]
     # helpers: functions of this module that make a client call, or call a helper
     helpers: set[str] = set()
     changed = True
@@ -140,6 +142,9 @@ def needs_libcst(
             return True
         wanted |= needs
     if not wanted:
+        return False
+    # first as if every receiver were a client: most files stop here, unresolved
+    if not wanted & satisfied_needs(taint, upper=True):
         return False
     return bool(wanted & satisfied_needs(taint))
 
