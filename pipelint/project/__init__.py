@@ -517,49 +517,82 @@ class ProjectFacts:
         self._facts: dict[tuple[str, bytes], ModuleFacts] = {}
         self._by_module: dict[str, ModuleFacts | None] = {}
         self._active: set[str] = set()
-        self._cyclic = False  # a module was met again while being computed
-        self._round: list[tuple[ModuleFacts, ast.Module, str]] = []
+        #: may the module at this path define a client at all? (the runner answers
+        #: with the prefilter's verdict; a module it found irrelevant is never parsed)
+        self.may_define: Callable[[Path], bool] = lambda path: True
+        self._stack: list[str] = []  # modules being computed, innermost last
+        self._readers: dict[str, set[str]] = {}  # module -> modules that read its facts
+        self._dirty: set[str] = set()  # modules that read facts still being computed
+        self._trees: dict[str, tuple[ModuleFacts, ast.Module, str]] = {}
         self.parsed = 0  # ast parses done (for tests and the bench)
 
     def module(self, qualname: str) -> ModuleFacts | None:
         """The facts of a project module; None when ``qualname`` is not one.
 
         Import cycles (common in big packages) are solved as a fixed point: a module
-        met again while its facts are being computed answers what it has so far, and
-        once the outermost module is done every module computed with it is computed
-        again until nothing grows."""
+        met again while its facts are being computed answers what it has so far; once
+        the outermost module is done, the modules that read such unfinished facts are
+        computed again, then the readers of any module whose facts grew, until nothing
+        grows (``_settle``)."""
         if not qualname or qualname.partition(".")[0] in REDIS_LIBS:
             return None
         if len(self._roots) != self._seen_roots:
             self._by_module.clear()
             self._seen_roots = len(self._roots)
+        current = self._stack[-1] if self._stack else None
         if qualname in self._by_module:
-            if qualname in self._active:
-                self._cyclic = True
+            if current is not None:
+                self._readers.setdefault(qualname, set()).add(current)
+                if qualname in self._active:
+                    self._dirty.add(current)  # it read facts still being computed
             return self._by_module[qualname]
         path = self.module_path(qualname)
         if path is None:
             self._by_module[qualname] = None
             return None
-        outer = not self._active
+        if current is not None:
+            self._readers.setdefault(qualname, set()).add(current)
         self._active.add(qualname)
+        self._stack.append(qualname)
         try:
             facts = self._load(path, qualname)
         finally:
             self._active.discard(qualname)
-        if outer:
-            todo, self._round = self._round, []
-            while self._cyclic:
-                self._cyclic = False
-                grew = False
-                for known, tree, package in todo:
-                    grew |= known.absorb(module_facts(tree, package, self))
-                self._cyclic = grew
+            self._stack.pop()
+        if not self._stack:
+            self._settle()
         return facts
+
+    def _settle(self) -> None:
+        """Recompute the modules that read facts still being computed (an import
+        cycle), then those that read a module whose facts grew, until nothing grows."""
+        trees, self._trees = self._trees, {}
+        work = [q for q in self._dirty if q in trees]
+        self._dirty.clear()
+        queued = set(work)
+        while work:
+            q = work.pop()
+            queued.discard(q)
+            known, tree, package = trees[q]
+            self._stack.append(q)
+            try:
+                grew = known.absorb(module_facts(tree, package, self))
+            finally:
+                self._stack.pop()
+            if grew:
+                for reader in self._readers.get(q, ()):
+                    if reader in trees and reader not in queued:
+                        queued.add(reader)
+                        work.append(reader)
+        self._readers.clear()
 
     def _load(self, path: Path, qualname: str) -> ModuleFacts:
         from pipelint.discovery.read import read_regular
 
+        if not self.may_define(path):
+            facts = ModuleFacts()  # no Redis anywhere in it or what it imports
+            self._by_module[qualname] = facts
+            return facts
         try:
             data = read_regular(path)
         except OSError:
@@ -581,7 +614,7 @@ class ProjectFacts:
             return facts
         self.parsed += 1
         package = qualname if path.name == "__init__.py" else qualname.rpartition(".")[0]
-        self._round.append((facts, tree, package))
+        self._trees[qualname] = (facts, tree, package)
         facts.absorb(module_facts(tree, package, self))
         return facts
 
