@@ -46,10 +46,16 @@ def has_directives(source: str) -> bool:
     return _DIRECTIVE.search(source) is not None
 
 
-def _is_command(method: str) -> bool:
-    from pipelint import catalog
+_COMMANDS: set[str] = set()
 
-    return catalog.lookup(method) is not None or method == "execute_command"
+
+def _is_command(method: str) -> bool:
+    """A catalogued client method (a command or an API member such as ``pipeline``)."""
+    if not _COMMANDS:
+        from pipelint import catalog
+
+        _COMMANDS.update(catalog.all_commands(), ("execute_command",))
+    return method in _COMMANDS
 
 
 def satisfied_needs(taint: Taint, upper: bool = False) -> set[str]:
