@@ -325,7 +325,7 @@ class Taint:
 
     def __init__(
         self,
-        tree: ast.Module,
+        tree: ast.Module | _Collector,
         package: str,
         project: ProjectFacts | None,
         patterns: Sequence[str] = (),
@@ -333,8 +333,11 @@ class Taint:
     ) -> None:
         self.patterns = tuple(patterns)
         self.project = project
-        collector = _Collector(package)
-        collector.module(tree)
+        if isinstance(tree, _Collector):
+            collector = tree
+        else:
+            collector = _Collector(package)
+            collector.module(tree)
         self.collector = collector
         self.imports = collector.imports
         self.facts = ModuleFacts(imports=collector.imports)
@@ -380,7 +383,7 @@ class Taint:
                 facts.everything |= inherited.everything
         if facts.everything:
             return
-        bindings = collector.bindings
+        bindings = list(collector.bindings)  # solved again in a cycle: left as it was
         # call sites passing a possible client: the callee's parameters may be clients
         defs = collector.defs
         for site in collector.calls:
@@ -497,8 +500,12 @@ class Taint:
 
 
 def module_facts(
-    tree: ast.Module, package: str, project: ProjectFacts | None, patterns: Sequence[str] = ()
+    tree: ast.Module | _Collector,
+    package: str,
+    project: ProjectFacts | None,
+    patterns: Sequence[str] = (),
 ) -> ModuleFacts:
+    """The facts of a module (``tree``, or what a ``_Collector`` read of it)."""
     return Taint(tree, package, project, patterns).facts
 
 
@@ -523,7 +530,7 @@ class ProjectFacts:
         self._stack: list[str] = []  # modules being computed, innermost last
         self._readers: dict[str, set[str]] = {}  # module -> modules that read its facts
         self._dirty: set[str] = set()  # modules that read facts still being computed
-        self._trees: dict[str, tuple[ModuleFacts, ast.Module, str]] = {}
+        self._trees: dict[str, tuple[ModuleFacts, _Collector, str]] = {}
         self.parsed = 0  # ast parses done (for tests and the bench)
 
     def module(self, qualname: str) -> ModuleFacts | None:
@@ -614,8 +621,10 @@ class ProjectFacts:
             return facts
         self.parsed += 1
         package = qualname if path.name == "__init__.py" else qualname.rpartition(".")[0]
-        self._trees[qualname] = (facts, tree, package)
-        facts.absorb(module_facts(tree, package, self))
+        collector = _Collector(package)
+        collector.module(tree)
+        self._trees[qualname] = (facts, collector, package)  # a cycle solves it again
+        facts.absorb(module_facts(collector, package, self))
         return facts
 
     def class_facts(self, qualname: str, depth: int = 0) -> ModuleFacts:
