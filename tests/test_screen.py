@@ -223,3 +223,14 @@ def test_gen_tree_without_fixtures_says_what_it_needs(tmp_path: Path) -> None:
         main, [str(tmp_path / "out"), "--lines", "50", "--fixtures", str(FIXTURES)]
     )
     assert ok.exit_code == 0, ok.output
+
+
+def test_a_failing_screen_keeps_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipelint.project.screen as screen
+
+    def broken(*args: object, **kwargs: object) -> bool:
+        raise RuntimeError("a bug in the screen")
+
+    monkeypatch.setattr(screen, "needs_libcst", broken)
+    result = _check(tmp_path, "import redis\nr = redis.Redis()\nr.get('a')\n")
+    assert result.parsed and not result.diagnostics  # type: ignore[attr-defined]

@@ -211,8 +211,8 @@ def _may_find(
             facts = project.facts
         taint = Taint(tree, package, facts, config.client_names, solve=False)
         return needs_libcst(tree, source, taint, rule_needs(rules))
-    except (RecursionError, MemoryError):
-        return True  # let the full check decide (and report)
+    except Exception:  # noqa: BLE001 - a screen that fails keeps the file: the full check decides
+        return True
 
 
 def _analyse(
