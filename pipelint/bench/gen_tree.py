@@ -7,7 +7,10 @@ package, whose modules import clients from each other (``from app.conn import
 client``), and optionally files that do not use Redis at all, a file with a syntax
 error and a file that is not UTF-8 (``extras``).
 
-    python -m pipelint.bench.gen_tree OUT --lines 50000
+    python -m pipelint.bench.gen_tree OUT --lines 50000 [--fixtures DIR]
+
+The fixtures are not shipped in the package: from an installed pipelint, point
+``--fixtures`` at the ``fixtures`` folder of a source checkout (else it stops and says so).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 
 import click
 
-__all__ = ["generate", "FIXTURES"]
+__all__ = ["generate", "FIXTURES", "FixturesMissing"]
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
@@ -47,9 +50,13 @@ def total{n}(items: list[Item{n}]) -> int:
 '''
 
 
-def _sources() -> list[tuple[str, str]]:
+class FixturesMissing(Exception):
+    """The fixtures the tree is made from are not there (an installed package)."""
+
+
+def _sources(fixtures: Path) -> list[tuple[str, str]]:
     out = []
-    for path in sorted(FIXTURES.rglob("*.py")):
+    for path in sorted(fixtures.rglob("*.py")):
         if "project" in path.parts or path.name.endswith(".fixed.py"):
             continue
         out.append((path.stem, path.read_text(encoding="utf-8")))
@@ -60,14 +67,25 @@ def _mutate(source: str, n: int) -> str:
     return _DEF.sub(lambda m: f"{m.group(1)}{m.group(2)}_{n}", source)
 
 
-def generate(out: Path, lines: int = 50_000, extras: bool = False) -> dict[str, int]:
-    """Write the tree under ``out`` (replaced); returns counts of files and lines."""
+def generate(
+    out: Path, lines: int = 50_000, extras: bool = False, fixtures: Path | None = None
+) -> dict[str, int]:
+    """Write the tree under ``out`` (replaced); returns counts of files and lines.
+    ``fixtures``: the fixtures folder of a source checkout (default: this checkout's);
+    raises ``FixturesMissing`` when it holds no fixture."""
+    fixtures = fixtures if fixtures is not None else FIXTURES
+    sources = _sources(fixtures) if fixtures.is_dir() else []
+    if not sources:
+        raise FixturesMissing(
+            f"no fixtures in {fixtures}: the generated tree is made from pipelint's "
+            "fixtures, which the installed package does not ship; pass --fixtures "
+            "with the 'fixtures' folder of a pipelint source checkout"
+        )
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     (out / "pyproject.toml").write_text('[tool.pipelint]\nclient-names = ["*_redis"]\n')
-    sources = _sources()
-    project = FIXTURES / "RP101" / "project" / "app"
+    project = fixtures / "RP101" / "project" / "app"
     written = files = 0
     n = 0
     while written < lines:
@@ -113,9 +131,18 @@ def generate(out: Path, lines: int = 50_000, extras: bool = False) -> dict[str, 
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--lines", type=int, default=50_000, show_default=True)
 @click.option("--extras", is_flag=True, help="Add non-Redis, broken and non-UTF-8 files.")
-def main(out: Path, lines: int, extras: bool) -> None:
+@click.option(
+    "--fixtures",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="The fixtures folder of a pipelint source checkout (default: this checkout's).",
+)
+def main(out: Path, lines: int, extras: bool, fixtures: Path | None) -> None:
     """Generate a Redis-heavy tree of about LINES lines from the fixtures in OUT."""
-    counts = generate(out, lines, extras)
+    try:
+        counts = generate(out, lines, extras, fixtures)
+    except FixturesMissing as exc:
+        raise click.UsageError(str(exc)) from exc
     click.echo(f"{out}: {counts['files']} files, {counts['lines']} lines")
 
 

@@ -37,10 +37,19 @@ __all__ = [
     "unreadable",
     "enabled_rules",
     "TIMINGS",
+    "SPEEDUPS",
 ]
 
 #: Seconds spent in this process parsing and analysing (for ``pipelint bench lint``).
 TIMINGS: dict[str, float] = {"parse": 0.0, "analysis": 0.0}
+#: The speed-ups that may be turned off (tests compare findings with and without them;
+#: env ``PIPELINT_NO_SCREEN=1``): ``screen``, the ``ast`` screen before LibCST
+#: (``pipelint.project.screen``); ``project_facts``, the LibCST project index skipping
+#: modules whose ``ast`` facts export no possible client.
+SPEEDUPS: dict[str, bool] = {
+    "screen": not os.environ.get("PIPELINT_NO_SCREEN"),
+    "project_facts": not os.environ.get("PIPELINT_NO_SCREEN"),
+}
 
 
 class DecodeError(Exception):
@@ -147,6 +156,10 @@ def check_source(
                 _meta(refusal.code, refusal.message, display, refusal.location)
             )
         return result
+    if tree is not None and SPEEDUPS["screen"]:
+        rules = list(rules) if rules is not None else enabled_rules(config, path)
+        if not _may_find(path, source, tree, config, project, rules):
+            return result  # no finding possible: LibCST never sees the file
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
@@ -173,6 +186,33 @@ def check_source(
     finally:
         TIMINGS["analysis"] += perf_counter() - t1
     return result
+
+
+def _may_find(
+    path: Path,
+    source: str,
+    tree: ast.Module,
+    config: Config,
+    project: ProjectIndex | None,
+    rules: Sequence[Rule],
+) -> bool:
+    """The ``ast`` screen (``pipelint.project.screen``): can the file hold a finding?"""
+    from pipelint.project import Taint
+    from pipelint.project.screen import needs_libcst, rule_needs
+
+    try:
+        from pipelint.clients.project import module_name_for
+
+        modname, root = module_name_for(path)
+        package = modname if path.name == "__init__.py" else modname.rpartition(".")[0]
+        facts = None
+        if project is not None:
+            project.add_root(root)
+            facts = project.facts
+        taint = Taint(tree, package, facts, config.client_names, solve=False)
+        return needs_libcst(tree, source, taint, rule_needs(rules))
+    except Exception:  # noqa: BLE001 - a screen that fails keeps the file: the full check decides
+        return True
 
 
 def _analyse(

@@ -99,6 +99,18 @@ def _display(path: Path, cwd: Path, resolved: Path | None = None) -> str:
 _PROJECTS: dict[tuple[str, tuple[str, ...]], ProjectIndex] = {}
 #: Import roots of the current run (set by ``run`` and in each worker), in order.
 _ROOTS: list[Path] = []
+#: The prefilter's verdict on the project's modules: (paths it read, the relevant ones).
+#: A module it read and found irrelevant cannot define a client: the ast project facts
+#: never parse it (``pipelint.project.ProjectFacts.may_define``).
+_RELEVANCE: list[tuple[frozenset[str], frozenset[str]]] = []
+
+
+def _may_define(path: Path) -> bool:
+    if not _RELEVANCE:
+        return True
+    known, relevant = _RELEVANCE[0]
+    real = os.path.realpath(path)
+    return real in relevant or real not in known
 
 
 def _project(config: Config) -> ProjectIndex:
@@ -112,6 +124,7 @@ def _project(config: Config) -> ProjectIndex:
         if os.path.isdir(config.root / "src"):
             project.add_root(config.root / "src")
         _PROJECTS[key] = project
+    project.facts.may_define = _may_define
     for root in _ROOTS:
         project.add_root(root)
     return project
@@ -143,10 +156,16 @@ def check_one(
 _WORKER: tuple[Config, RunOptions] | None = None
 
 
-def _init_worker(config: Config, options: RunOptions, roots: list[Path]) -> None:
+def _init_worker(
+    config: Config,
+    options: RunOptions,
+    roots: list[Path],
+    relevance: list[tuple[frozenset[str], frozenset[str]]],
+) -> None:
     global _WORKER
     _WORKER = (config, options)
     _ROOTS[:] = roots
+    _RELEVANCE[:] = relevance
 
 
 def _work(task: tuple[int, Path, str, bytes]) -> tuple[int, FileResult, float, float]:
@@ -177,7 +196,7 @@ def _pool_map(
         _work,
         jobs,
         _init_worker,
-        (config, options, list(_ROOTS)),
+        (config, options, list(_ROOTS), list(_RELEVANCE)),
         crashed=_crashed,
         failed=_failed,
         chunk=chunk,
@@ -263,6 +282,9 @@ def run(paths: list[Path], config: Config, options: RunOptions) -> RunResult:
         [r for i, r in zip(items, resolved, strict=True) if not (i.missing or i.problem)],
     )
     _ROOTS[:] = roots
+    _RELEVANCE.clear()
+    for project in _PROJECTS.values():
+        project.new_run()
     graph = ProjectGraph(roots, config.client_names)
     results: list[FileResult | None] = [None] * len(items)
     displays: list[str] = []
@@ -298,6 +320,7 @@ def run(paths: list[Path], config: Config, options: RunOptions) -> RunResult:
 
     if options.prefilter:
         relevant = graph.relevant_set()
+        _RELEVANCE[:] = [graph.verdicts()]
         # files named on the command line are always analysed (so a syntax error in
         # a file you name is reported, RP900, whether or not it uses Redis)
         kept = [c for c in candidates if c[3] in relevant or items[c[0]].explicit]

@@ -14,11 +14,15 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from pipelint.clients.resolve import ClientInfo, Resolver
 from pipelint.clients.scopes import build_scopes
+
+if TYPE_CHECKING:
+    from pipelint.project import ProjectFacts
 
 __all__ = ["ProjectIndex", "module_name_for", "REDIS_IMPORT_RE"]
 
@@ -57,6 +61,25 @@ class ProjectIndex:
     _modules: dict[Path, _Module] = field(default_factory=dict)
     _active: set[tuple[Path, str]] = field(default_factory=set)
     _seen_roots: set[Path] = field(default_factory=set)
+    _facts: ProjectFacts | None = None
+    _paths: dict[tuple[str, int], Path | None] = field(default_factory=dict)
+
+    @property
+    def facts(self) -> ProjectFacts:
+        """What each project module may export of clients, read with ``ast``
+        (``pipelint.project``): the screen before LibCST reads it, and ``_load`` skips
+        the modules that export nothing a lookup could find."""
+        if self._facts is None:
+            from pipelint.project import ProjectFacts
+
+            self._facts = ProjectFacts(self.module_path, self.roots)
+        return self._facts
+
+    def new_run(self) -> None:
+        """Forget what was read of the project's modules (they may have changed)."""
+        self._modules.clear()
+        self._paths.clear()
+        self._facts = None
 
     def add_root(self, root: Path) -> None:
         if root in self._seen_roots:
@@ -67,12 +90,20 @@ class ProjectIndex:
             self.roots.append(resolved)
 
     def module_path(self, module: str) -> Path | None:
+        key = (module, len(self.roots))  # a new root may find a module not found before
+        if key in self._paths:
+            return self._paths[key]
+        found = None
         rel = Path(*module.split("."))
         for root in self.roots:
             for candidate in (root / rel.with_suffix(".py"), root / rel / "__init__.py"):
                 if os.path.isfile(candidate):
-                    return candidate
-        return None
+                    found = candidate
+                    break
+            if found is not None:
+                break
+        self._paths[key] = found
+        return found
 
     def lookup(self, qualname: str, mode: str) -> ClientInfo | None:
         """Resolve ``qualname`` (``app.conn.client``) in another project module.
@@ -91,11 +122,23 @@ class ProjectIndex:
         key = (path, f"{attr}:{mode}")
         if key in self._active:
             return None
+        from pipelint.checker import SPEEDUPS
+
+        if SPEEDUPS["project_facts"] and not self._may_export(module, attr, mode):
+            return None  # its ast facts say no: no LibCST parse of that module
         self._active.add(key)
         try:
             return self._export(path, module, attr, mode)
         finally:
             self._active.discard(key)
+
+    def _may_export(self, module: str, attr: str, mode: str) -> bool:
+        facts = self.facts.module(module)
+        if facts is None or facts.everything:
+            return True
+        if mode.startswith("attr:"):
+            return mode[5:] in facts.attrs or mode[5:] in facts.methods
+        return attr in facts.names
 
     def _export(self, path: Path, module: str, attr: str, mode: str) -> ClientInfo | None:
         mod = self._modules.get(path)
@@ -142,6 +185,7 @@ class ProjectIndex:
             return _Module(None)
         if not REDIS_IMPORT_RE.search(data) and b"from ." not in data and b"import " not in data:
             return _Module(None)
+
         from pipelint.checker.limits import parseable
 
         if not parseable(data):  # too big or too deep for LibCST: it could crash the run

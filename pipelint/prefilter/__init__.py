@@ -446,6 +446,11 @@ class ProjectGraph:
                 self._relevant = relevant
         return self._relevant
 
+    def verdicts(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(paths of every module read, paths of the relevant ones)."""
+        relevant = self.relevant_set()
+        return frozenset(k[0] for k in self._nodes), frozenset(k[0] for k in relevant)
+
     def is_relevant(self, key: Key) -> bool:
         return key in self.relevant_set()
 

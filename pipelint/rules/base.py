@@ -37,6 +37,11 @@ class Rule:
     precision: ClassVar[str] = "high"  # SARIF property
     tags: ClassVar[tuple[str, ...]] = ("performance", "redis")
     level: ClassVar[str] = "warning"  # SARIF default level
+    #: What the rule needs in a file for it to hold a finding, any one of them (see
+    #: ``pipelint.project.screen``: "calls2", "loop", "pipeline", "script"); a file
+    #: meeting none of the selected rules' needs is never parsed by LibCST. None: the
+    #: rule may report on any file (it is always run).
+    needs: ClassVar[frozenset[str] | None] = None
 
     def check(self, ctx: FileContext) -> Iterator[Finding]:
         raise NotImplementedError

@@ -15,6 +15,7 @@ __all__ = ["SequentialCommands"]
 
 class SequentialCommands(Rule):
     code = "RP101"
+    needs = frozenset({"calls2"})
     name = "sequential-commands"
     summary = "Sequential independent Redis commands that could share one pipeline round trip"
 

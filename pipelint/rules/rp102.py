@@ -49,6 +49,7 @@ def describe(loop: Loop) -> tuple[str, str]:
 
 class RoundTripInLoop(Rule):
     code = "RP102"
+    needs = frozenset({"loop"})
     name = "round-trip-in-loop"
     summary = "A Redis command sent once per loop iteration, where one pipeline sends them all"
 

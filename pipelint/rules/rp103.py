@@ -18,6 +18,7 @@ __all__ = ["MultiKeyForm"]
 
 class MultiKeyForm(Rule):
     code = "RP103"
+    needs = frozenset({"loop", "calls2"})
     name = "multi-key-form"
     summary = "The same single-key command n times, where one multi-key command does them all"
 

@@ -15,6 +15,7 @@ __all__ = ["PipelinePerIteration"]
 
 class PipelinePerIteration(Rule):
     code = "RP104"
+    needs = frozenset({"loop", "pipeline"})
     name = "pipeline-per-iteration"
     summary = "A pipeline executed once per loop iteration, where one execute() would do"
 

@@ -68,6 +68,7 @@ def _short(f: ReadModifyWrite) -> str:
 
 class ReadModifyWriteRule(Rule):
     code = "RP201"
+    needs = frozenset({"calls2"})
     name = "read-modify-write"
     summary = (
         "A key read, computed on and written back by separate commands: a lost-update race "

@@ -64,6 +64,7 @@ def _code(node: object) -> str:
 
 class SetThenExpire(Rule):
     code = "RP202"
+    needs = frozenset({"calls2"})
     name = "set-then-expire"
     summary = (
         "A key written and then given a TTL by a second command: a crash in between leaves "

@@ -15,6 +15,7 @@ __all__ = ["DependentChain"]
 
 class DependentChain(Rule):
     code = "RP203"
+    needs = frozenset({"calls2"})
     name = "dependent-chain"
     summary = (
         "Commands that each need an earlier command's reply: one round trip each that no "

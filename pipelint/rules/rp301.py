@@ -15,6 +15,7 @@ __all__ = ["PipelineNeverExecuted"]
 
 class PipelineNeverExecuted(Rule):
     code = "RP301"
+    needs = frozenset({"pipeline"})
     name = "pipeline-never-executed"
     summary = "Commands queued on a pipeline that is never executed: they are never sent"
     tags = ("correctness", "redis")

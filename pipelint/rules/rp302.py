@@ -15,6 +15,7 @@ __all__ = ["ScriptInPipeline"]
 
 class ScriptInPipeline(Rule):
     code = "RP302"
+    needs = frozenset({"pipeline", "script"})
     name = "script-in-pipeline"
     summary = (
         "A Script called with client=<pipeline>: every execute() first sends SCRIPT EXISTS, "
