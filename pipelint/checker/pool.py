@@ -38,8 +38,10 @@ __all__ = ["run_pool", "Failure"]
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: How long stopping workers may take before they are killed (seconds).
-STOP_GRACE = 1.0
+#: How long stopping workers may take before they are killed (seconds): a worker
+#: finishes the file it is writing first (an fsync on a busy disk can take a while),
+#: and a worker killed in the middle of a write leaves its temporary file behind.
+STOP_GRACE = 3.0
 
 
 @dataclass(frozen=True)

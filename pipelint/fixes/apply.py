@@ -207,25 +207,30 @@ def write_atomic(path: Path, text: str) -> None:
     if st.st_nlink > 1:
         _write_in_place(target, data)
         return
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".pipelint-tmp", dir=target.parent)
-    try:
-        with open(fd, "wb", closefd=True) as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if hasattr(os, "chown"):
-            try:
-                os.chown(tmp, st.st_uid, st.st_gid)
-            except OSError:
-                pass  # not allowed to give it away: it stays ours
-        os.chmod(tmp, st.st_mode & 0o7777)  # after chown, which may clear set-id bits
-        os.replace(tmp, target)
-    except BaseException:
+    # an interrupt waits until the file is replaced (or the temporary file removed):
+    # a temporary file is never left behind by Ctrl-C or the parent's SIGTERM
+    with _signals_held():
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".pipelint-tmp", dir=target.parent
+        )
         try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+            with open(fd, "wb", closefd=True) as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            if hasattr(os, "chown"):
+                try:
+                    os.chown(tmp, st.st_uid, st.st_gid)
+                except OSError:
+                    pass  # not allowed to give it away: it stays ours
+            os.chmod(tmp, st.st_mode & 0o7777)  # after chown, which may clear set-id bits
+            os.replace(tmp, target)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
 
 
 def _write_in_place(target: Path, data: bytes) -> None:
