@@ -29,7 +29,7 @@ import libcst as cst
 
 from pipelint.analysis.exprs import ExprFacts, Scanner, names_overlap
 from pipelint.analysis.model import Command, Run, StatementFacts
-from pipelint.analysis.runs import _body, _Walker
+from pipelint.analysis.runs import _body, _receiver_key, _Walker, statement_value
 from pipelint.clients.resolve import Resolver
 from pipelint.clients.scopes import Scope, ScopeIndex, dotted_name
 
@@ -129,6 +129,20 @@ class _SequenceWalker(_Walker):
                 ):
                     close()
                 continue
+            if isinstance(stmt, cst.SimpleStatementLine):
+                inner = self.nested_commands(stmt, scope)
+                if inner is not None:  # its outer command ends any run
+                    close()
+                    current = Run(
+                        body, i, i, inner[0].client_key, inner[0].client, inner[0].is_async, scope
+                    )
+                    current.commands.extend(inner)
+                    trips = len(inner)
+                    shapes.add("nested")
+                    if any(c.client.or_pipeline for c in inner):
+                        shapes.add("or_pipeline")
+                    close()
+                    continue
             if isinstance(stmt, cst.If):
                 found = self.conditional(stmt, scope, tainted)
                 if found is not None:
@@ -156,6 +170,84 @@ class _SequenceWalker(_Walker):
                 close()
             self.nested(stmt, scope)
         close()
+
+    # ---- commands nested in one expression ------------------------------------------
+    def nested_commands(self, stmt: cst.SimpleStatementLine, scope: Scope) -> list[Command] | None:
+        """Independent commands inside one statement that is not a run member itself:
+        ``r.mget(await r.lrange(a, 0, -1) + await r.zrange(b, 0, -1))``, or arguments of
+        a call, elements of a list or dict, parts of an f-string. The innermost commands
+        on one client, with only pure code between them, send one round trip each."""
+        parts = statement_value(stmt)
+        if parts is None:
+            return None
+        small, _kind, value, _targets = parts
+        for candidate in _immediate_parts(value):
+            found = self.nested_in(stmt, small, candidate, scope)
+            if found is not None:
+                return found
+        return None
+
+    def nested_in(
+        self,
+        stmt: cst.SimpleStatementLine,
+        small: cst.BaseSmallStatement,
+        value: cst.BaseExpression,
+        scope: Scope,
+    ) -> list[Command] | None:
+        calls = list(self.client_calls(value, scope))
+        if len(calls) < 3 or any(cc.conditional for cc in calls):
+            return None  # fewer than two inner commands and the outer one
+        nodes = {id(cc.call): cc for cc in calls}
+        inside: set[int] = set()  # client calls with another client call in them
+        parent: dict[int, cst.CSTNode] = {}
+        stack: list[cst.CSTNode] = [value]
+        while stack:
+            n = stack.pop()
+            if isinstance(n, cst.NamedExpr):
+                return None
+            for child in n.children:
+                parent[id(child)] = n
+                stack.append(child)
+        for cc in calls:
+            up = parent.get(id(cc.call))
+            while up is not None:
+                if id(up) in nodes:
+                    inside.add(id(up))
+                up = parent.get(id(up))
+        leaves = [cc for cc in calls if id(cc.call) not in inside and cc.nested]
+        if len(leaves) < 2 or len({_receiver_key(cc.receiver) for cc in leaves}) != 1:
+            return None
+        exprs = [cc.await_node if cc.await_node is not None else cc.call for cc in leaves]
+        ancestor = _common_ancestor(exprs, parent)
+        if ancestor is None:
+            return None
+        scanner = Scanner(scope, self.resolver.qualname)
+        skip = {id(e) for e in exprs}
+        check: list[cst.CSTNode] = (
+            [a.value for a in ancestor.args] if isinstance(ancestor, cst.Call) else [ancestor]
+        )
+        while check:
+            n = check.pop()
+            if id(n) in skip:
+                continue
+            if isinstance(n, (cst.Await, cst.Yield, cst.Lambda)):
+                return None
+            if isinstance(n, cst.Call) and scanner.call_kind(n) == "opaque":
+                return None
+            if isinstance(n, (cst.Name, cst.Attribute)) and dotted_name(n) is not None:
+                if self.uses_client(ExprFacts(reads={dotted_name(n) or ""}), scope):
+                    return None
+                continue
+            check.extend(n.children)
+        out: list[Command] = []
+        for e in exprs:
+            found = self.commands_in(stmt, small, "expr", e, (), scope)
+            if found is None or len(found) != 1 or found[0].redis_args:
+                return None
+            out.append(found[0])
+        if len({c.is_async for c in out}) != 1:
+            return None
+        return out
 
     # ---- conditional commands --------------------------------------------------------
     def conditional(
@@ -368,3 +460,42 @@ def _first_evaluated(expr: cst.BaseExpression) -> cst.BaseExpression:
             expr = expr.args[0].value
         else:
             return expr
+
+
+def _common_ancestor(
+    nodes: Sequence[cst.CSTNode], parent: dict[int, cst.CSTNode]
+) -> cst.CSTNode | None:
+    def chain(n: cst.CSTNode) -> list[cst.CSTNode]:
+        out = []
+        up = parent.get(id(n))
+        while up is not None:
+            out.append(up)
+            up = parent.get(id(up))
+        return out
+
+    first = chain(nodes[0])
+    common = {id(n) for n in first}
+    for n in nodes[1:]:
+        common &= {id(a) for a in chain(n)}
+    return next((a for a in first if id(a) in common), None)
+
+
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+
+
+def _immediate_parts(value: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """``value``, and the first iterable of each comprehension in it that is evaluated
+    right away (``[f(x) for x in await r.mget(...)]``): the rest of a comprehension runs
+    later, repeatedly or not at all."""
+    out = [value]
+    stack: list[cst.CSTNode] = [value]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, cst.Lambda):
+            continue
+        if isinstance(n, _COMPREHENSIONS):
+            out.append(n.for_in.iter)
+            stack.append(n.for_in.iter)
+            continue
+        stack.extend(n.children)
+    return out

@@ -52,6 +52,8 @@ class SequentialCommands(Rule):
 def _wider_message(run: Run) -> str:
     n, trips = len(run.commands), run.trips
     what = f"{n} sequential Redis commands" if n == trips else f"{n} Redis commands"
+    if "nested" in run.shapes:
+        what = f"{n} independent Redis commands in one expression"
     cost = f"up to {trips} round trips" if "conditional" in run.shapes else f"{trips} round trips"
     when = " when no pipeline is passed" if "or_pipeline" in run.shapes else ""
     return f"{what} on '{run.client_key}' cost {cost}{when}; one pipeline needs 1"
