@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from pipelint.rules.base import Finding, Rule
@@ -10,6 +10,7 @@ from pipelint.rules.base import Finding, Rule
 if TYPE_CHECKING:
     from pipelint.analysis.model import Run
     from pipelint.checker.context import FileContext
+    from pipelint.diagnostics import Fix
 
 __all__ = ["SequentialCommands"]
 
@@ -44,9 +45,18 @@ class SequentialCommands(Rule):
                 fix=ctx.fixer_for(self.code, run),
             )
         for run in wider:
-            yield Finding(
-                self.code, _wider_message(run), run.block[run.start], run.block[run.end], fix=None
-            )
+            start, end = run.block[run.start], run.block[run.end]
+            yield Finding(self.code, _wider_message(run), start, end, fix=_wider_fixer(run))
+
+
+def _wider_fixer(run: Run) -> Callable[[FileContext], Fix | None] | None:
+    """Conditional commands whose results are unused: the ``if`` moves into the pipeline
+    (fixes/rp101_conditional.py). The other shapes have no fix yet."""
+    from pipelint.fixes.rp101_conditional import build_conditional_fix, offers_conditional_fix
+
+    if not offers_conditional_fix(run):
+        return None
+    return lambda ctx: build_conditional_fix(ctx, run)
 
 
 def _wider_message(run: Run) -> str:
