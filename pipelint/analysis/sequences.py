@@ -114,6 +114,8 @@ class _SequenceWalker(_Walker):
                 shapes.add(shape)
             if any(c.client.or_pipeline for c in cmds):
                 shapes.add("or_pipeline")
+            if isinstance(first.receiver, cst.Subscript):
+                shapes.add("indexed")  # an item of a cache of clients, read per command
 
         for i, stmt in enumerate(body):
             cmds = self.commands(stmt, scope) if isinstance(stmt, cst.SimpleStatementLine) else None

@@ -182,7 +182,9 @@ class Resolver:
         self, expr: cst.BaseExpression, scope: Scope, *, admit_pipeline: bool = False
     ) -> ClientInfo | None:
         """The client a method is called on, or None when not known to be one. A receiver
-        that may be a pipeline instead (``or_pipeline``) only with ``admit_pipeline``."""
+        that may be a pipeline instead (``or_pipeline``), or an item of a cache of clients
+        (``self._clients[i]``), only with ``admit_pipeline`` (RP101's wider runs, which
+        offer no fix for them)."""
         info: ClientInfo | None = None
         if isinstance(expr, (cst.Name, cst.Attribute)):
             dotted = dotted_name(expr)
@@ -190,6 +192,8 @@ class Resolver:
                 info = self.dotted(dotted, scope)
         elif isinstance(expr, cst.Call):
             info = self.value(expr, scope)
+        elif isinstance(expr, cst.Subscript) and admit_pipeline:
+            info = self.value(expr, scope)  # `self._clients[i].set(...)`: RP101's wider runs
         if info is not None and info.or_pipeline and not admit_pipeline:
             return None
         return info
@@ -374,7 +378,14 @@ class Resolver:
         if isinstance(expr, cst.Attribute):
             return self._attribute(expr, scope)
         if isinstance(expr, cst.Call):
+            cached = self._cache_get(expr, scope)
+            if cached is not None:
+                return cached
             return self._call(expr, scope, awaited)
+        if isinstance(expr, cst.Subscript):
+            if len(expr.slice) != 1 or not isinstance(expr.slice[0].slice, cst.Index):
+                return None  # a slice of a list of clients is a list
+            return self._cached(expr.value, scope)
         if isinstance(expr, cst.IfExp):
             passed = self._passed_pipeline(expr, scope)
             if passed is not None:
@@ -570,6 +581,72 @@ class Resolver:
             return False
         b = scope.sole_binding(expr.value)
         return b is not None and b.kind == "param" and _is_none(b.value)
+
+    def _cache_get(self, call: cst.Call, scope: Scope) -> ClientInfo | None:
+        """``self._clients.get(key)`` on a cache of clients (see ``_cached``)."""
+        func = call.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value == "get"):
+            return None
+        if not 1 <= len(call.args) <= 2 or any(a.keyword or a.star for a in call.args):
+            return None
+        if len(call.args) == 2 and not _is_none(call.args[1].value):
+            return None
+        return self._cached(func.value, scope)
+
+    def _cached(self, container: cst.BaseExpression, scope: Scope) -> ClientInfo | None:
+        """An item of ``self.<attr>``, a dict or list of this class that only ever holds
+        clients: created empty or from clients, filled only with clients
+        (``self._clients[i] = Redis(...)``), and touched no other way."""
+        dotted = dotted_name(container)
+        fn = scope.enclosing_function()
+        if dotted is None or fn is None or fn.method_of is None or fn.self_name is None:
+            return None
+        head, _, attr = dotted.partition(".")
+        if head != fn.self_name or not attr or "." in attr:
+            return None
+        cls = fn.method_of
+        key = (id(cls), f"<items:{attr}>")
+        if key in self._attrs:
+            return self._attrs[key]
+        if key in self._active:
+            return None
+        self._active.add(key)
+        try:
+            info = self._items(cls, attr)
+        finally:
+            self._active.discard(key)
+        self._attrs[key] = info
+        return info
+
+    def _items(self, cls: Scope, attr: str) -> ClientInfo | None:
+        binds = cls.attributes.get(attr)
+        if not binds:
+            return None
+        values: list[tuple[cst.BaseExpression, Scope]] = []
+        for b in binds:
+            if b.kind != "assign" or b.value is None:
+                return None
+            items = factories.container_items(b.value)
+            if items is None:
+                return None
+            values.extend((v, b.scope) for v in items)
+        for method in cls.node.body.body if isinstance(cls.node, cst.ClassDef) else ():
+            if not isinstance(method, cst.FunctionDef):
+                continue
+            fn_scope = self.index.by_node.get(method)
+            if fn_scope is None or fn_scope.self_name is None:
+                continue
+            stored = factories.stored_items(method, f"{fn_scope.self_name}.{attr}")
+            if stored is None:
+                return None
+            values.extend((v, fn_scope) for v in stored)
+        infos: list[ClientInfo] = []
+        for v, where in values:
+            one = self.value(v, where)
+            if one is None:
+                return None
+            infos.append(one)
+        return _merge(infos) if infos else None
 
     def _property(self, cls: Scope, attr: str) -> ClientInfo | None:
         """``@property def redis(self): return ...``: what ``self.redis`` gives."""
