@@ -59,7 +59,7 @@ def analyze(index: ScopeIndex, resolver: Resolver) -> Analysis:
     walker.block(module.body, index.module)
     analysis = Analysis(walker.runs, walker.all_commands, find_loops(walker, module, walker.runs))
     _add_atomicity_facts(analysis, walker, module)
-    analysis.sequences = find_sequences(index, resolver)
+    analysis.sequences = find_sequences(index, resolver, walker)
     return analysis
 
 

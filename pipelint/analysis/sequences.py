@@ -31,7 +31,7 @@ from pipelint.analysis.exprs import ExprFacts, Scanner, names_overlap
 from pipelint.analysis.model import Command, Run, StatementFacts
 from pipelint.analysis.runs import _body, _receiver_key, _Walker, statement_value
 from pipelint.clients.resolve import Resolver
-from pipelint.clients.scopes import Scope, ScopeIndex, dotted_name
+from pipelint.clients.scopes import Scope, ScopeIndex, dotted_name, iter_children
 
 __all__ = ["find_sequences"]
 
@@ -43,8 +43,14 @@ _MUTATORS = frozenset(
 _WRAPPERS = frozenset({"len", "int", "float", "bool", "str", "bytes", "list", "set", "tuple"})
 
 
-def find_sequences(index: ScopeIndex, resolver: Resolver) -> list[Run]:
+def find_sequences(
+    index: ScopeIndex, resolver: Resolver, plain: _Walker | None = None
+) -> list[Run]:
     walker = _SequenceWalker(index, resolver)
+    if plain is not None:
+        # a statement the plain analysis found commands in sends the same commands here
+        # (admitting more receivers only turns statements it rejected into candidates)
+        walker._commands.update((k, v) for k, v in plain._commands.items() if v)
     module = index.module.node
     assert isinstance(module, cst.Module)
     walker.block(module.body, index.module)
@@ -183,6 +189,8 @@ class _SequenceWalker(_Walker):
         if parts is None:
             return None
         small, _kind, value, _targets = parts
+        if sum(1 for _ in self.client_calls(value, scope)) < 3:
+            return None  # two inner commands and an outer one at least
         for candidate in _immediate_parts(value):
             found = self.nested_in(stmt, small, candidate, scope)
             if found is not None:
@@ -207,7 +215,7 @@ class _SequenceWalker(_Walker):
             n = stack.pop()
             if isinstance(n, cst.NamedExpr):
                 return None
-            for child in n.children:
+            for child in iter_children(n):
                 parent[id(child)] = n
                 stack.append(child)
         for cc in calls:
@@ -240,7 +248,7 @@ class _SequenceWalker(_Walker):
                 if self.uses_client(ExprFacts(reads={dotted_name(n) or ""}), scope):
                     return None
                 continue
-            check.extend(n.children)
+            check.extend(iter_children(n))
         out: list[Command] = []
         for e in exprs:
             found = self.commands_in(stmt, small, "expr", e, (), scope)
@@ -376,7 +384,7 @@ class _SequenceWalker(_Walker):
                 if dotted is not None:
                     facts.reads.add(dotted)
                     continue
-            stack.extend(n.children)
+            stack.extend(iter_children(n))
         return facts
 
     # ---- consumers ---------------------------------------------------------------------
@@ -499,5 +507,5 @@ def _immediate_parts(value: cst.BaseExpression) -> list[cst.BaseExpression]:
             out.append(n.for_in.iter)
             stack.append(n.for_in.iter)
             continue
-        stack.extend(n.children)
+        stack.extend(iter_children(n))
     return out
