@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from pipelint.clients import factories
+from pipelint.clients import callsites, factories
 from pipelint.clients.scopes import Binding, Scope, ScopeIndex, dotted_name
 
 __all__ = [
@@ -176,6 +176,7 @@ class Resolver:
         self._funcs: dict[int, ClientInfo | None] = {}
         self._active: set[tuple[int, str]] = set()
         self._dotted: dict[tuple[int, str], ClientInfo | None] = {}
+        self._callsites: callsites.CallSites | None = None
 
     # ---- public --------------------------------------------------------------------
     def receiver(
@@ -524,6 +525,8 @@ class Resolver:
                 # `def f(r=redis.Redis())`: the default says what is expected; evaluated
                 # in the scope that defines the function
                 return self.value(b.value, b.scope.parent or b.scope)
+            if b.annotation is None and b.value is None and isinstance(b.node, cst.Param):
+                return self._passed(b.scope, b.node.name.value)
             return self.annotation(b.annotation, b.scope)
         if b.kind == "assign":
             if b.annotation is not None:
@@ -581,6 +584,23 @@ class Resolver:
             return False
         b = scope.sole_binding(expr.value)
         return b is not None and b.kind == "param" and _is_none(b.value)
+
+    def _passed(self, fn: Scope, param: str) -> ClientInfo | None:
+        """An untyped parameter of a private function of this module that every call
+        of it passes a client to (see clients/callsites.py)."""
+        if self._callsites is None:
+            self._callsites = callsites.CallSites(self.index)
+        calls = self._callsites.calls_of(fn)
+        if calls is None:
+            return None
+        infos: list[ClientInfo] = []
+        for call, where in calls:
+            arg = callsites.argument_for(call, fn, param)
+            one = None if arg is None else self.value(arg, where)
+            if one is None or one is _NONE:
+                return None
+            infos.append(one)
+        return _merge(infos)
 
     def _cache_get(self, call: cst.Call, scope: Scope) -> ClientInfo | None:
         """``self._clients.get(key)`` on a cache of clients (see ``_cached``)."""
