@@ -79,6 +79,18 @@ class Run:
     between: list[tuple[cst.BaseStatement, StatementFacts]] = field(default_factory=list)
     # inside a ``try`` whose ``except`` may swallow an error and carry on
     in_swallowing_try: bool = False
+    # the wider runs RP101 reports (analysis/sequences.py): what makes one more than a
+    # plain run ("conditional": commands under an ``if`` whose test reads no result;
+    # "consumer": statements that read a result and feed no later command; "tested":
+    # the last command is tested by an ``if``/``assert``; "or_pipeline": the receiver
+    # may be a pipeline passed in), and the round trips on the worst path
+    shapes: tuple[str, ...] = ()
+    round_trips: int = 0
+
+    @property
+    def trips(self) -> int:
+        """Round trips the run pays (on its worst path)."""
+        return self.round_trips or len(self.commands)
 
     @property
     def statements(self) -> Sequence[cst.BaseStatement]:

@@ -45,10 +45,13 @@ class Analysis:
     loops: list[Loop] = field(default_factory=list)  # see analysis/loops.py
     atomic: AtomicFacts | None = field(default=None)  # see analysis/atomic.py
     pipelines: PipelineFacts | None = field(default=None)  # see analysis/pipelines.py
+    # RP101's wider runs: conditional commands, consumers... (see analysis/sequences.py)
+    sequences: list[Run] = field(default_factory=list)
 
 
 def analyze(index: ScopeIndex, resolver: Resolver) -> Analysis:
     from pipelint.analysis.loops import find_loops
+    from pipelint.analysis.sequences import find_sequences
 
     walker = _Walker(index, resolver)
     module = index.module.node
@@ -56,6 +59,7 @@ def analyze(index: ScopeIndex, resolver: Resolver) -> Analysis:
     walker.block(module.body, index.module)
     analysis = Analysis(walker.runs, walker.all_commands, find_loops(walker, module, walker.runs))
     _add_atomicity_facts(analysis, walker, module)
+    analysis.sequences = find_sequences(index, resolver, walker)
     return analysis
 
 
@@ -90,6 +94,9 @@ _TRANSFER = (cst.Return, cst.Raise, cst.Break, cst.Continue)
 
 
 class _Walker:
+    #: take clients that may be a pipeline instead (``ClientInfo.or_pipeline``) as receivers
+    admit_pipeline = False
+
     def __init__(self, index: ScopeIndex, resolver: Resolver) -> None:
         self.index = index
         self.resolver = resolver
@@ -246,8 +253,12 @@ class _Walker:
                 is_async = cc.awaited
             else:
                 is_async = cc.info.is_async
-                if is_async != cc.awaited:
-                    return None  # an un-awaited coroutine, or awaiting a sync result
+                if cc.awaited and not is_async and _in_async_function(scope):
+                    # awaited: the code runs on an asyncio client whatever its annotation
+                    # says (code generated from an async twin is annotated this way)
+                    is_async = True
+                elif is_async != cc.awaited:
+                    return None  # an un-awaited coroutine
             if is_async and not _in_async_function(scope):
                 return None
             command_expr: cst.BaseExpression = (
@@ -474,7 +485,11 @@ class _Walker:
         stack: list[tuple[cst.CSTNode, bool, cst.Await | None, bool]] = [
             (value, False, None, False)
         ]
-        receiver_of = self.resolver.receiver
+        resolver, admit = self.resolver, self.admit_pipeline
+
+        def receiver_of(expr: cst.BaseExpression, scope: Scope) -> ClientInfo | None:
+            return resolver.receiver(expr, scope, admit_pipeline=admit)
+
         while stack:
             n, conditional, awaited_by, inside = stack.pop()
             t = type(n)

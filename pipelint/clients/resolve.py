@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from pipelint.clients import callsites, factories
 from pipelint.clients.scopes import Binding, Scope, ScopeIndex, dotted_name
 
 __all__ = [
@@ -40,6 +41,10 @@ class ClientInfo:
     is_async: bool | None
     cluster: bool
     evidence: str
+    # a client or a pipeline (``Redis | Pipeline``, ``pipeline if pipeline is not None
+    # else self.redis``): only the client path pays round trips; ``receiver`` admits it
+    # only when asked to (``admit_pipeline``)
+    or_pipeline: bool = False
 
 
 _SYNC = (False, False)
@@ -128,6 +133,9 @@ _MISSING = object()
 
 # A sentinel for "bound to None": neutral when other bindings are clients.
 _NONE = ClientInfo(None, False, "none")
+# A sentinel for "a redis-py pipeline": alone it is not a client; merged with a client it
+# makes the client ``or_pipeline``.
+_PIPELINE = ClientInfo(None, False, "pipeline")
 
 #: ``lookup(qualname, mode)`` into other project modules. mode: "value" (a module-level
 #: client), "call" (a function returning one, or a client subclass), "type" (a client
@@ -137,11 +145,14 @@ ProjectLookup = Callable[[str, str], "ClientInfo | None"]
 
 def _merge(infos: Sequence[ClientInfo]) -> ClientInfo | None:
     infos = [i for i in infos if i is not _NONE]
+    pipeline = any(i is _PIPELINE for i in infos)
+    infos = [i for i in infos if i is not _PIPELINE]
     if not infos:
         return None
     first = infos[0]
     is_async = first.is_async if all(i.is_async == first.is_async for i in infos) else None
-    return ClientInfo(is_async, any(i.cluster for i in infos), first.evidence)
+    or_pipeline = pipeline or any(i.or_pipeline for i in infos)
+    return ClientInfo(is_async, any(i.cluster for i in infos), first.evidence, or_pipeline)
 
 
 def _is_none(expr: cst.BaseExpression | None) -> bool:
@@ -165,18 +176,28 @@ class Resolver:
         self._funcs: dict[int, ClientInfo | None] = {}
         self._active: set[tuple[int, str]] = set()
         self._dotted: dict[tuple[int, str], ClientInfo | None] = {}
+        self._callsites: callsites.CallSites | None = None
 
     # ---- public --------------------------------------------------------------------
-    def receiver(self, expr: cst.BaseExpression, scope: Scope) -> ClientInfo | None:
-        """The client a method is called on, or None when not known to be one."""
+    def receiver(
+        self, expr: cst.BaseExpression, scope: Scope, *, admit_pipeline: bool = False
+    ) -> ClientInfo | None:
+        """The client a method is called on, or None when not known to be one. A receiver
+        that may be a pipeline instead (``or_pipeline``), or an item of a cache of clients
+        (``self._clients[i]``), only with ``admit_pipeline`` (RP101's wider runs, which
+        offer no fix for them)."""
+        info: ClientInfo | None = None
         if isinstance(expr, (cst.Name, cst.Attribute)):
             dotted = dotted_name(expr)
             if dotted is not None:
-                return self.dotted(dotted, scope)
+                info = self.dotted(dotted, scope)
+        elif isinstance(expr, cst.Call):
+            info = self.value(expr, scope)
+        elif isinstance(expr, cst.Subscript) and admit_pipeline:
+            info = self.value(expr, scope)  # `self._clients[i].set(...)`: RP101's wider runs
+        if info is not None and info.or_pipeline and not admit_pipeline:
             return None
-        if isinstance(expr, cst.Call):
-            return self.value(expr, scope)
-        return None
+        return info
 
     def dotted(self, dotted: str, scope: Scope) -> ClientInfo | None:
         """Is the name or attribute chain ``dotted`` (``r``, ``self.redis``) a client here?"""
@@ -234,6 +255,14 @@ class Resolver:
         return normalize_qualname(full)
 
     def annotation(self, ann: cst.BaseExpression | None, scope: Scope) -> ClientInfo | None:
+        """The client an annotation declares (``or_pipeline`` when it admits a pipeline
+        too); None for anything else, a pipeline alone included."""
+        info = self._annotation(ann, scope)
+        if info is None or info is _NONE or info is _PIPELINE:
+            return None
+        return info
+
+    def _annotation(self, ann: cst.BaseExpression | None, scope: Scope) -> ClientInfo | None:
         if ann is None:
             return None
         if isinstance(ann, cst.SimpleString):
@@ -244,20 +273,22 @@ class Resolver:
                 parsed = cst.parse_expression(text.strip())
             except Exception:  # noqa: BLE001 - a broken string annotation is just unknown
                 return None
-            return self.annotation(parsed, scope)
+            return self._annotation(parsed, scope)
         if isinstance(ann, cst.BinaryOperation) and isinstance(ann.operator, cst.BitOr):
             parts = [p for p in (ann.left, ann.right) if not _is_none(p)]
-            return _merge_all([self.annotation(p, scope) for p in parts])
+            return _merge_all([self._annotation(p, scope) for p in parts])
         if isinstance(ann, cst.Subscript):
             qual = self.qualname(ann.value, scope) or dotted_name(ann.value) or ""
             elems = [e.slice.value for e in ann.slice if isinstance(e.slice, cst.Index)]
             tail = qual.rsplit(".", 1)[-1]
             if tail in ("Optional", "Annotated", "Final", "ClassVar") and elems:
-                return self.annotation(elems[0], scope)
+                return self._annotation(elems[0], scope)
             if tail == "Union":
                 parts = [e for e in elems if not _is_none(e)]
-                return _merge_all([self.annotation(p, scope) for p in parts])
-            return self.annotation(ann.value, scope)  # Redis[bytes]
+                return _merge_all([self._annotation(p, scope) for p in parts])
+            return self._annotation(ann.value, scope)  # Redis[bytes]
+        if self.qualname(ann, scope) in PIPELINE_TYPES:
+            return _PIPELINE  # `Redis | Pipeline`: see ``or_pipeline``
         alias = self._type_alias(ann, scope)
         if alias is not None:
             return alias
@@ -355,8 +386,18 @@ class Resolver:
         if isinstance(expr, cst.Attribute):
             return self._attribute(expr, scope)
         if isinstance(expr, cst.Call):
+            cached = self._cache_get(expr, scope)
+            if cached is not None:
+                return cached
             return self._call(expr, scope, awaited)
+        if isinstance(expr, cst.Subscript):
+            if len(expr.slice) != 1 or not isinstance(expr.slice[0].slice, cst.Index):
+                return None  # a slice of a list of clients is a list
+            return self._cached(expr.value, scope)
         if isinstance(expr, cst.IfExp):
+            passed = self._passed_pipeline(expr, scope)
+            if passed is not None:
+                return passed
             return _merge_all([self.value(expr.body, scope), self.value(expr.orelse, scope)])
         if isinstance(expr, cst.BooleanOperation) and isinstance(expr.operator, cst.Or):
             # `connection or redis.Redis()`: a client, or a parameter that defaults to one
@@ -369,6 +410,57 @@ class Resolver:
             if _is_none(expr.left) or self._untyped_param(expr.left, scope):
                 return right
         return None
+
+    def _passed_pipeline(self, expr: cst.IfExp, scope: Scope) -> ClientInfo | None:
+        """``pipeline if pipeline is not None else <client>`` (or ``<client> if pipeline
+        is None else pipeline``, ``pipeline if pipeline else <client>``) where ``pipeline``
+        is a parameter that defaults to None, untyped or typed as a pipeline: the client,
+        ``or_pipeline`` (the round trips are paid when no pipeline is passed)."""
+        test = expr.test
+        name: str | None = None
+        client_side: cst.BaseExpression | None = None
+        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+            op = test.comparisons[0].operator
+            if isinstance(test.left, cst.Name) and _is_none(test.comparisons[0].comparator):
+                name = test.left.value
+                if isinstance(op, cst.IsNot):
+                    passed_side, client_side = expr.body, expr.orelse
+                elif isinstance(op, cst.Is):
+                    passed_side, client_side = expr.orelse, expr.body
+                else:
+                    return None
+        elif isinstance(test, cst.Name):
+            name, passed_side, client_side = test.value, expr.body, expr.orelse
+        if name is None or client_side is None:
+            return None
+        if not (isinstance(passed_side, cst.Name) and passed_side.value == name):
+            return None
+        target = scope.lookup_scope(name)
+        if target is None:
+            return None
+        binds = target.bindings[name]
+        if len(binds) != 1 or binds[0].kind != "param" or not _is_none(binds[0].value):
+            return None
+        ann = binds[0].annotation
+        if ann is not None and not self._optional_pipeline(ann, binds[0].scope):
+            return None
+        info = self.value(client_side, scope)
+        if info is None:
+            return None
+        return ClientInfo(info.is_async, info.cluster, info.evidence, True)
+
+    def _optional_pipeline(self, ann: cst.BaseExpression, scope: Scope) -> bool:
+        """``Pipeline``, ``Pipeline | None``, ``Optional[Pipeline]``."""
+        if isinstance(ann, cst.BinaryOperation) and isinstance(ann.operator, cst.BitOr):
+            parts = [p for p in (ann.left, ann.right) if not _is_none(p)]
+            return len(parts) == 1 and self._optional_pipeline(parts[0], scope)
+        if isinstance(ann, cst.Subscript):
+            qual = self.qualname(ann.value, scope) or dotted_name(ann.value) or ""
+            elems = [e.slice.value for e in ann.slice if isinstance(e.slice, cst.Index)]
+            if qual.rsplit(".", 1)[-1] == "Optional" and len(elems) == 1:
+                return self._optional_pipeline(elems[0], scope)
+            return False
+        return self.qualname(ann, scope) in PIPELINE_TYPES
 
     def _untyped_param(self, expr: cst.BaseExpression, scope: Scope) -> bool:
         if not isinstance(expr, cst.Name):
@@ -452,6 +544,8 @@ class Resolver:
                 # `def f(r=redis.Redis())`: the default says what is expected; evaluated
                 # in the scope that defines the function
                 return self.value(b.value, b.scope.parent or b.scope)
+            if b.annotation is None and b.value is None and isinstance(b.node, cst.Param):
+                return self._passed(b.scope, b.node.name.value)
             return self.annotation(b.annotation, b.scope)
         if b.kind == "assign":
             if b.annotation is not None:
@@ -461,8 +555,153 @@ class Resolver:
             return self.value(b.value, b.scope)
         if b.kind == "with":
             assert b.value is not None
+            yielded = self._context_manager_call(b.value, b.scope)
+            if yielded is not None:
+                return yielded
             return self.value(b.value, b.scope)
         return None
+
+    def _context_manager_call(self, expr: cst.BaseExpression, scope: Scope) -> ClientInfo | None:
+        """``with self.acquire() as c`` where ``acquire`` is a ``@contextmanager`` (or
+        ``@asynccontextmanager``) of this module that yields a client."""
+        if not isinstance(expr, cst.Call):
+            return None
+        fn_scope = self.local_function(expr.func, scope)
+        if fn_scope is None or not isinstance(fn_scope.node, cst.FunctionDef):
+            return None
+        if factories.context_manager_kind(fn_scope.node) is None:
+            return None
+        key = (id(fn_scope), "<yield>")
+        if key in self._attrs:
+            return self._attrs[key]
+        if key in self._active:
+            return None
+        self._active.add(key)
+        try:
+            info = self._yielded(fn_scope)
+        finally:
+            self._active.discard(key)
+        self._attrs[key] = info
+        return info
+
+    def _yielded(self, fn_scope: Scope) -> ClientInfo | None:
+        values = factories.yielded_values(fn_scope.node)  # type: ignore[arg-type]
+        if values is None:
+            return None
+        infos: list[ClientInfo] = []
+        for v in values:
+            if self._untyped_param(v, fn_scope) and self._defaults_to_none(v, fn_scope):
+                continue  # `if client: yield client else: yield Redis()`, as `client or ...`
+            one = self.value(v, fn_scope)
+            if one is None:
+                return None
+            infos.append(one)
+        return _merge(infos) if infos else None
+
+    def _defaults_to_none(self, expr: cst.BaseExpression, scope: Scope) -> bool:
+        if not isinstance(expr, cst.Name):
+            return False
+        b = scope.sole_binding(expr.value)
+        return b is not None and b.kind == "param" and _is_none(b.value)
+
+    def _passed(self, fn: Scope, param: str) -> ClientInfo | None:
+        """An untyped parameter of a private function of this module that every call
+        of it passes a client to (see clients/callsites.py)."""
+        if self._callsites is None:
+            self._callsites = callsites.CallSites(self.index)
+        calls = self._callsites.calls_of(fn)
+        if calls is None:
+            return None
+        infos: list[ClientInfo] = []
+        for call, where in calls:
+            arg = callsites.argument_for(call, fn, param)
+            one = None if arg is None else self.value(arg, where)
+            if one is None or one is _NONE:
+                return None
+            infos.append(one)
+        return _merge(infos)
+
+    def _cache_get(self, call: cst.Call, scope: Scope) -> ClientInfo | None:
+        """``self._clients.get(key)`` on a cache of clients (see ``_cached``)."""
+        func = call.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value == "get"):
+            return None
+        if not 1 <= len(call.args) <= 2 or any(a.keyword or a.star for a in call.args):
+            return None
+        if len(call.args) == 2 and not _is_none(call.args[1].value):
+            return None
+        return self._cached(func.value, scope)
+
+    def _cached(self, container: cst.BaseExpression, scope: Scope) -> ClientInfo | None:
+        """An item of ``self.<attr>``, a dict or list of this class that only ever holds
+        clients: created empty or from clients, filled only with clients
+        (``self._clients[i] = Redis(...)``), and touched no other way."""
+        dotted = dotted_name(container)
+        fn = scope.enclosing_function()
+        if dotted is None or fn is None or fn.method_of is None or fn.self_name is None:
+            return None
+        head, _, attr = dotted.partition(".")
+        if head != fn.self_name or not attr or "." in attr:
+            return None
+        cls = fn.method_of
+        key = (id(cls), f"<items:{attr}>")
+        if key in self._attrs:
+            return self._attrs[key]
+        if key in self._active:
+            return None
+        self._active.add(key)
+        try:
+            info = self._items(cls, attr)
+        finally:
+            self._active.discard(key)
+        self._attrs[key] = info
+        return info
+
+    def _items(self, cls: Scope, attr: str) -> ClientInfo | None:
+        binds = cls.attributes.get(attr)
+        if not binds:
+            return None
+        values: list[tuple[cst.BaseExpression, Scope]] = []
+        for b in binds:
+            if b.kind != "assign" or b.value is None:
+                return None
+            items = factories.container_items(b.value)
+            if items is None:
+                return None
+            values.extend((v, b.scope) for v in items)
+        for method in cls.node.body.body if isinstance(cls.node, cst.ClassDef) else ():
+            if not isinstance(method, cst.FunctionDef):
+                continue
+            fn_scope = self.index.by_node.get(method)
+            if fn_scope is None or fn_scope.self_name is None:
+                continue
+            stored = factories.stored_items(method, f"{fn_scope.self_name}.{attr}")
+            if stored is None:
+                return None
+            values.extend((v, fn_scope) for v in stored)
+        infos: list[ClientInfo] = []
+        for v, where in values:
+            one = self.value(v, where)
+            if one is None:
+                return None
+            infos.append(one)
+        return _merge(infos) if infos else None
+
+    def _property(self, cls: Scope, attr: str) -> ClientInfo | None:
+        """``@property def redis(self): return ...``: what ``self.redis`` gives."""
+        getters = [
+            b
+            for b in cls.bindings.get(attr, [])
+            if b.kind == "def"
+            and isinstance(b.node, cst.FunctionDef)
+            and factories.property_kind(b.node)
+        ]
+        if len(getters) != 1:
+            return None
+        fn_scope = self.index.by_node.get(getters[0].node)  # type: ignore[arg-type]
+        if fn_scope is None or fn_scope.is_async:
+            return None
+        return self._function_returns(fn_scope)
 
     def _attribute(self, expr: cst.Attribute, scope: Scope) -> ClientInfo | None:
         dotted = dotted_name(expr)
@@ -484,6 +723,8 @@ class Resolver:
             binds = cls.attributes.get(attr)
             if binds:
                 info = self._bindings(binds)
+            elif attr in cls.bindings:
+                info = self._property(cls, attr)
             else:
                 info = None
                 for base in cls.base_names:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from pipelint.rules.base import Finding, Rule
 
 if TYPE_CHECKING:
+    from pipelint.analysis.model import Run
     from pipelint.checker.context import FileContext
+    from pipelint.diagnostics import Fix
 
 __all__ = ["SequentialCommands"]
 
@@ -22,10 +24,14 @@ class SequentialCommands(Rule):
     def check(self, ctx: FileContext) -> Iterator[Finding]:
         covered = _covered(ctx)
         atomic = _atomic_pairs(ctx)
+        wider = list(_sequences(ctx, covered, atomic))
+        taken = {id(c.call) for run in wider for c in run.commands}
         for run in ctx.analysis.runs:
             n = len(run.commands)
             if n < 2 or id(run) in covered:
                 continue
+            if all(id(c.call) in taken for c in run.commands):
+                continue  # part of a wider run, reported below
             if any(all(c in run.commands for c in pair) for pair in atomic):
                 continue
             message = (
@@ -39,6 +45,51 @@ class SequentialCommands(Rule):
                 run.commands[-1].stmt,
                 fix=ctx.fixer_for(self.code, run),
             )
+        for run in wider:
+            start, end = run.block[run.start], run.block[run.end]
+            yield Finding(self.code, _wider_message(run), start, end, fix=_wider_fixer(run))
+
+
+def _wider_fixer(run: Run) -> Callable[[FileContext], Fix | None] | None:
+    """Conditional commands whose results are unused: the ``if`` moves into the pipeline
+    (fixes/rp101_conditional.py). The other shapes have no fix yet."""
+    from pipelint.fixes.rp101_conditional import build_conditional_fix, offers_conditional_fix
+
+    if not offers_conditional_fix(run):
+        return None
+    return lambda ctx: build_conditional_fix(ctx, run)
+
+
+def _wider_message(run: Run) -> str:
+    n, trips = len(run.commands), run.trips
+    what = f"{n} sequential Redis commands" if n == trips else f"{n} Redis commands"
+    if "nested" in run.shapes:
+        what = f"{n} independent Redis commands in one expression"
+    cost = f"up to {trips} round trips" if "conditional" in run.shapes else f"{trips} round trips"
+    when = " when no pipeline is passed" if "or_pipeline" in run.shapes else ""
+    return f"{what} on '{run.client_key}' cost {cost}{when}; one pipeline needs 1"
+
+
+def _sequences(
+    ctx: FileContext, covered: set[int], atomic: list[tuple[object, ...]]
+) -> Iterator[Run]:
+    """RP101's wider runs (analysis/sequences.py) that no other rule's finding covers: a
+    plain run inside one that is covered (a loop's, a multi-key command's) covers it, and
+    so does an atomic pair (a write then its TTL, guarded or not) inside it."""
+    calls_covered = {
+        id(c.call) for run in ctx.analysis.runs if id(run) in covered for c in run.commands
+    }
+    pairs = [tuple(id(c.call) for c in pair) for pair in atomic]  # type: ignore[attr-defined]
+    facts = ctx.analysis.atomic
+    if facts is not None and ctx.config.enabled("RP202", ctx.path):
+        pairs.extend((id(f.write_cmd.call), id(f.expire_cmd.call)) for f in facts.set_expires)
+    for run in ctx.analysis.sequences:
+        calls = {id(c.call) for c in run.commands}
+        if calls & calls_covered:
+            continue
+        if any(all(p in calls for p in pair) for pair in pairs):
+            continue
+        yield run
 
 
 def _covered(ctx: FileContext) -> set[int]:
