@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from pipelint.analysis.receivers import drives_pipeline, transaction_callbacks
 from pipelint.rules.base import Finding, Rule
 
 if TYPE_CHECKING:
+    from pipelint.analysis.model import Run
     from pipelint.checker.context import FileContext
 
 __all__ = ["SequentialCommands"]
@@ -21,9 +23,14 @@ class SequentialCommands(Rule):
     def check(self, ctx: FileContext) -> Iterator[Finding]:
         covered = _covered(ctx)
         atomic = _atomic_pairs(ctx)
+        callbacks: set[str] | None = None
         for run in ctx.analysis.runs:
             n = len(run.commands)
             if n < 2 or id(run) in covered:
+                continue
+            if callbacks is None:
+                callbacks = transaction_callbacks(ctx.module)
+            if _on_a_pipeline(run, callbacks):
                 continue
             if any(all(c in run.commands for c in pair) for pair in atomic):
                 continue
@@ -38,6 +45,16 @@ class SequentialCommands(Rule):
                 run.commands[-1].stmt,
                 fix=ctx.fixer_for(self.code, run),
             )
+
+
+def _on_a_pipeline(run: Run, callbacks: set[str]) -> bool:
+    """Is the receiver a pipeline already (``redis.Pipeline`` subclasses ``redis.Redis``)?
+    A function passed to ``r.transaction(func)``, or one that calls ``multi``/``execute``/
+    ``watch`` on the receiver, works on one: its commands are queued, not sent."""
+    fn = run.scope.enclosing_function()
+    if fn is None:
+        return False
+    return fn.name in callbacks or drives_pipeline(fn.node, run.client_key)
 
 
 def _covered(ctx: FileContext) -> set[int]:
