@@ -130,7 +130,13 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
         if fn_scope is not None
         else None
     )
-    failures = safety.unsafe_reasons(run, fn_scope, compounds, ctx.source)
+    outside_names: set[str] = set()
+    if fn_scope is not None:
+        f_start, f_end = ctx.span(fn_scope.node)
+        r_start, _ = ctx.span(run.statements[0])
+        _, r_end = ctx.span(run.statements[-1])
+        outside_names = set(_IDENT.findall(ctx.source[f_start:r_start] + ctx.source[r_end:f_end]))
+    failures = safety.unsafe_reasons(run, fn_scope, compounds, ctx.source, outside_names)
 
     # ---- names --------------------------------------------------------------------
     # names in use where the pipeline variable will live (the function, else the module)
@@ -162,6 +168,8 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
     # an error reply or an exception of the binding, is the original's.
     slots: list[str] = []
     direct: list[bool] = []
+    seen: set[str] = set()
+    force_check: set[int] = set()
     for i, c in enumerate(cmds):
         plain = (
             c.kind == "assign"
@@ -176,6 +184,10 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
                 n for j in range(i) if not direct[j] for n in (*cmds[j].writes, *cmds[j].bind_reads)
             }
             plain = not any(names_overlap(name, n) for n in earlier)
+            if name in seen:  # bound twice: the first result must be checked first
+                plain = False
+                force_check.add(i)
+            seen.add(name)
         direct.append(plain)
     groups: list[tuple[list[str], str | None]] = []  # (slots to check, binding after them)
     pending_slots: dict[int, list[str]] = {}  # a statement's slots, until its last command
@@ -193,7 +205,7 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
         mine.append(slot)
         if len(mine) == len(c.siblings or (c.command_expr,)):
             binding = _binding(ctx, c, mine)
-            if _quiet_binding(c):
+            if _quiet_binding(c) and i not in force_check:
                 groups.append(([], binding))  # cannot fail, binds a local: check later
             else:
                 groups.append((to_check, binding))

@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 
 import libcst as cst
 
+from pipelint.analysis.exprs import names_overlap, target_names
 from pipelint.analysis.model import Run
 from pipelint.clients.scopes import Scope, dotted_name, iter_children
 
@@ -140,16 +141,24 @@ def _inspects_namespace(fn_node: cst.CSTNode) -> bool:
     return False
 
 
-def _walrus_in(nodes: Sequence[cst.CSTNode]) -> bool:
-    return any(isinstance(m, cst.NamedExpr) for n in nodes for m in _walk(n))
+def _walrus_names(nodes: Sequence[cst.CSTNode]) -> set[str]:
+    return {
+        name
+        for n in nodes
+        for m in _walk(n)
+        if isinstance(m, cst.NamedExpr)
+        for name in target_names(m.target)
+    }
 
 
 def display_reasons(run: Run, module_source: str, fn_node: cst.CSTNode | None) -> list[str]:
     """Reasons the rewrite cannot be offered as an edit that keeps behaviour at all."""
     out: list[str] = []
     cmds = run.commands
-    if _walrus_in([a.value for c in cmds for a in c.call.args]):
-        out.append("an argument binds a name (`:=`), which the pipeline would bind earlier")
+    walrus = _walrus_names([a.value for c in cmds for a in c.call.args])
+    bound = {n for c in cmds for n in (*c.writes, *c.bind_reads)}
+    if any(names_overlap(w, b) for w in walrus for b in bound):
+        out.append("an argument binds a name (`:=`) that a result's binding uses")
     for c in cmds:
         for n in _walk(c.value):
             if isinstance(n, cst.FormattedStringExpression) and n.equal is not None:
@@ -168,8 +177,41 @@ _TASKS = re.compile(
 )
 
 
+def _names_in(node: cst.CSTNode) -> set[str]:
+    return {m.value for m in _walk(node) if isinstance(m, cst.Name)}
+
+
+def _may_observe(compound: cst.CSTNode, roots: set[str], outside_names: set[str]) -> bool:
+    """Could this statement around the run see what the original had bound when a
+    command failed? A ``with`` may suppress the error; a ``try`` whose handler or
+    ``finally`` reads a result, or whose handler carries on to code that reads one."""
+    if isinstance(compound, cst.With):
+        return True
+    if not isinstance(compound, (cst.Try, cst.TryStar)):
+        return False
+    if compound.finalbody is not None and roots & _names_in(compound.finalbody):
+        return True
+    for handler in compound.handlers:
+        if roots & _names_in(handler.body):
+            return True
+        body = handler.body.body if isinstance(handler.body, cst.IndentedBlock) else ()
+        last = body[-1] if body else None
+        exits = (
+            isinstance(last, cst.SimpleStatementLine)
+            and bool(last.body)
+            and isinstance(last.body[-1], (cst.Return, cst.Raise))
+        )
+        if not exits and roots & outside_names:
+            return True
+    return False
+
+
 def unsafe_reasons(
-    run: Run, fn: Scope | None, ctx_compounds: list[cst.CSTNode] | None, module_source: str
+    run: Run,
+    fn: Scope | None,
+    ctx_compounds: list[cst.CSTNode] | None,
+    module_source: str,
+    outside_names: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> list[str]:
     """Why an error in the middle of the run could be seen to behave differently (the
     unsafe reasons of rules/RP101.md that concern failures)."""
@@ -180,9 +222,8 @@ def unsafe_reasons(
             "outside a function, what the original bound before a failing command stays visible"
         )
         return out
-    if ctx_compounds is None or any(
-        isinstance(c, (cst.Try, cst.TryStar, cst.With)) for c in ctx_compounds
-    ):
+    roots = {w.split(".")[0] for c in cmds for w in c.writes}
+    if ctx_compounds is None or any(_may_observe(c, roots, outside_names) for c in ctx_compounds):
         out.append(
             "a try/with around the commands could see what the original bound before a "
             "failing command"
