@@ -237,9 +237,12 @@ class _Walker:
             spec = catalog.lookup(method)
             if spec is None or not spec.batchable:
                 return None
-            if spec.blocking_kwarg and any(
-                a.keyword is not None and a.keyword.value == spec.blocking_kwarg
-                for a in cc.call.args
+            if spec.blocking_kwarg and (
+                any(
+                    a.keyword is not None and a.keyword.value == spec.blocking_kwarg
+                    for a in cc.call.args
+                )
+                or _blocking_positional(method, spec.blocking_kwarg, cc.call)
             ):
                 return None
             if cc.info.is_async is None:
@@ -518,6 +521,13 @@ class _Walker:
             elif t is cst.BooleanOperation:
                 stack.append((n.right, True, None, inside))  # type: ignore[attr-defined]
                 stack.append((n.left, conditional, None, inside))  # type: ignore[attr-defined]
+            elif t is cst.Comparison and len(n.comparisons) > 1:  # type: ignore[attr-defined]
+                # a < b < c: c is evaluated only when a < b (it short-circuits like `and`)
+                comps = n.comparisons  # type: ignore[attr-defined]
+                for comp in reversed(comps[1:]):
+                    stack.append((comp.comparator, True, None, inside))
+                stack.append((comps[0].comparator, conditional, None, inside))
+                stack.append((n.left, conditional, None, inside))  # type: ignore[attr-defined]
             elif t is cst.IfExp:
                 stack.append((n.orelse, True, None, inside))  # type: ignore[attr-defined]
                 stack.append((n.body, True, None, inside))  # type: ignore[attr-defined]
@@ -579,6 +589,25 @@ def _body(suite: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
     if isinstance(suite, cst.SimpleStatementSuite):
         return [cst.SimpleStatementLine(body=suite.body)]
     return []
+
+
+def _blocking_positional(method: str, kwarg: str, call: cst.Call) -> bool:
+    """Is the blocking parameter (``xread(streams, count, block)``) passed by position?"""
+    import inspect
+
+    import redis
+
+    fn = getattr(redis.Redis, method, None)
+    if fn is None:
+        return any(a.star for a in call.args)
+    try:
+        params = list(inspect.signature(fn).parameters)[1:]
+    except (TypeError, ValueError):
+        return True
+    if kwarg not in params:
+        return False
+    positional = [a for a in call.args if a.keyword is None]
+    return any(a.star for a in positional) or len(positional) > params.index(kwarg)
 
 
 def _in_async_function(scope: Scope) -> bool:
