@@ -135,6 +135,8 @@ def _inspects_namespace(fn_node: cst.CSTNode) -> bool:
         if isinstance(n, cst.Call):
             f = n.func
             if isinstance(f, cst.Name) and f.value in _NAMESPACE_CALLS:
+                if f.value in ("vars", "dir") and n.args:
+                    continue  # vars(obj), dir(obj): another object's names
                 return True
             if isinstance(f, cst.Attribute) and f.attr.value in _FRAME_ATTRS:
                 return True
