@@ -53,3 +53,38 @@ def transaction_callbacks(module: cst.Module) -> set[str]:
             if name is not None:
                 out.add(name.rsplit(".", 1)[-1])
     return out
+
+
+def _is_pipeline_call(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.Await):
+        node = node.expression
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "pipeline"
+    )
+
+
+def pipeline_takers(module: cst.Module) -> set[str]:
+    """Names of functions this module calls with a pipeline as an argument
+    (``work(r.pipeline())``, ``work(pipe)`` where ``pipe = r.pipeline()`` or
+    ``with r.pipeline() as pipe``): their client parameters may be pipelines."""
+    pipes: set[str] = set()
+    for n in _walk(module):
+        if isinstance(n, cst.Assign) and _is_pipeline_call(n.value):
+            pipes.update(t.target.value for t in n.targets if isinstance(t.target, cst.Name))
+        elif isinstance(n, cst.WithItem) and _is_pipeline_call(n.item):
+            if n.asname is not None and isinstance(n.asname.name, cst.Name):
+                pipes.add(n.asname.name.value)
+    out: set[str] = set()
+    for n in _walk(module):
+        if not isinstance(n, cst.Call):
+            continue
+        if any(
+            _is_pipeline_call(a.value) or (isinstance(a.value, cst.Name) and a.value.value in pipes)
+            for a in n.args
+        ):
+            name = dotted_name(n.func)
+            if name is not None:
+                out.add(name.rsplit(".", 1)[-1])
+    return out

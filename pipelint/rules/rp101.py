@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from pipelint.analysis.receivers import drives_pipeline, transaction_callbacks
+from pipelint.analysis.receivers import (
+    drives_pipeline,
+    pipeline_takers,
+    transaction_callbacks,
+)
 from pipelint.rules.base import Finding, Rule
 
 if TYPE_CHECKING:
@@ -29,7 +33,7 @@ class SequentialCommands(Rule):
             if n < 2 or id(run) in covered:
                 continue
             if callbacks is None:
-                callbacks = transaction_callbacks(ctx.module)
+                callbacks = transaction_callbacks(ctx.module) | pipeline_takers(ctx.module)
             if _on_a_pipeline(run, callbacks):
                 continue
             if any(all(c in run.commands for c in pair) for pair in atomic):
@@ -49,8 +53,9 @@ class SequentialCommands(Rule):
 
 def _on_a_pipeline(run: Run, callbacks: set[str]) -> bool:
     """Is the receiver a pipeline already (``redis.Pipeline`` subclasses ``redis.Redis``)?
-    A function passed to ``r.transaction(func)``, or one that calls ``multi``/``execute``/
-    ``watch`` on the receiver, works on one: its commands are queued, not sent."""
+    A function passed to ``r.transaction(func)``, one this module calls with a pipeline,
+    or one that calls ``multi``/``execute``/``watch`` on the receiver, works on one: its
+    commands are queued, not sent."""
     fn = run.scope.enclosing_function()
     if fn is None:
         return False
