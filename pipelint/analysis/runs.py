@@ -24,7 +24,14 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from pipelint import catalog
-from pipelint.analysis.exprs import ExprFacts, Scanner, names_overlap, simple_target, target_names
+from pipelint.analysis.exprs import (
+    PURE_METHODS,
+    ExprFacts,
+    Scanner,
+    names_overlap,
+    simple_target,
+    target_names,
+)
 from pipelint.analysis.model import Command, Run, StatementFacts
 from pipelint.catalog import CommandSpec
 from pipelint.clients.resolve import ClientInfo, Resolver
@@ -333,7 +340,12 @@ class _Walker:
             if id(n) in skip:
                 continue
             if isinstance(n, cst.Call):
-                if scanner.call_kind(n) == "opaque":
+                on_result = (
+                    isinstance(n.func, cst.Attribute)
+                    and id(n.func.value) in skip
+                    and n.func.attr.value in PURE_METHODS
+                )  # r.get(k).decode(): a method of the reply's builtin type
+                if not on_result and scanner.call_kind(n) == "opaque":
                     return None
                 stack.append(n.func)
                 stack.extend(a.value for a in n.args)

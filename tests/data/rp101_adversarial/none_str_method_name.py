@@ -1,5 +1,5 @@
-# a method named like a str method writes Redis
-# fix: unsafe
+# a method named like a str method writes Redis: opaque, it ends the run
+# fix: none
 import redis
 
 

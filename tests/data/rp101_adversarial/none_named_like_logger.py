@@ -1,5 +1,5 @@
-# an object named like a logger writes Redis
-# fix: unsafe
+# an object named like a logger writes Redis: opaque, it ends the run
+# fix: none
 import redis
 
 
