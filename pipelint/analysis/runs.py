@@ -385,6 +385,8 @@ class _Walker:
                 elif isinstance(small, cst.Expr):
                     if isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):
                         continue  # a docstring-like string
+                    if not isinstance(small.value, cst.Call):
+                        return None  # evaluated for its effect: a property, __getitem__...
                     scanner.scan(small.value, facts)
                 elif isinstance(small, cst.Pass):
                     continue
