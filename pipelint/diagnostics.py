@@ -63,6 +63,9 @@ class Diagnostic:
     suppressed: bool = False
     suppression: str | None = None  # the noqa comment text, when suppressed
     runtime: dict[str, Any] | None = None  # what a trace says it paid (pipelint.trace.join)
+    #: rows besides ``location.row`` where a suppression comment counts (the rows of a
+    #: loop finding's commands); None: every row from ``location`` to ``end_location``
+    noqa_rows: tuple[int, ...] | None = None
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.location.row, self.location.column, self.code)

@@ -172,6 +172,28 @@ def test_configured_names() -> None:
     assert got["other"] is None
 
 
+def test_configured_patterns_name_the_receiver_not_what_it_hangs_from() -> None:
+    src = """
+    def f(client, conn, cache_redis):
+        client.profiling.probe()
+        conn.queues.probe()
+        client.probe()
+        cache_redis.probe()
+    class V:
+        def m(self):
+            self._redis.probe()
+            self.redis_pool.client.probe()
+    """
+    got = receivers(src, ("*client*", "*conn*", "*_redis", "*redis*"))
+    # a dict on a client, or a list on a connection, is not a client
+    assert got["client.profiling"] is None
+    assert got["conn.queues"] is None
+    assert receivers(src, ("*redis*",))["self.redis_pool.client"] is None
+    assert got["client"] is not None
+    assert got["cache_redis"] is not None
+    assert got["self._redis"] is not None
+
+
 def test_configured_name_rebound_locally_is_not_a_client() -> None:
     src = "import requests\ndef f():\n    r = requests.get('x')\n    r.probe()\n"
     assert receivers(src, ("r",))["r"] is None

@@ -4,6 +4,7 @@ same with 143. Real processes and real signals."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -27,6 +28,13 @@ def _fixed(app: Path) -> dict[str, float]:
         if "pipe.execute(" in p.read_text():
             out[p.name] = p.stat().st_mtime
     return out
+
+
+def _as_a_terminal_job() -> None:
+    """In the child, before exec: SIGINT as a foreground job in a terminal has it. A
+    test run started in the background by a non-interactive shell (`pytest &`, as some
+    CI runners do) inherits SIGINT ignored, and a program keeps ignoring it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _group_gone(pgid: int) -> bool:
@@ -63,6 +71,7 @@ def test_interrupt_stops_at_once_and_writes_nothing_after(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,  # its own process group, as a shell job has
+        preexec_fn=_as_a_terminal_job,
     )
     try:
         deadline = time.monotonic() + 60
@@ -93,3 +102,42 @@ def test_interrupt_stops_at_once_and_writes_nothing_after(
     assert _group_gone(proc.pid), "worker processes outlived the run"
     for p in app.glob("*.py"):  # every file is whole: the original or the fixed one
         compile(p.read_text(), str(p), "exec")
+
+
+def _sigint_ignored() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def test_a_run_started_with_sigint_ignored_keeps_ignoring_it(tmp_path: Path) -> None:
+    """A background job of a non-interactive shell starts with SIGINT ignored: Ctrl-C
+    at the terminal is not for it. Neither the parent nor its workers may act on it
+    (the workers once abandoned their tasks while the parent carried on: exit 2)."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    app = tmp_path / "app"
+    app.mkdir()
+    files = 8
+    for k in range(files):
+        (app / f"m{k:02d}.py").write_text(BODY)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipelint", "check", "--no-cache", "--fix", "--jobs", "2", "app"],
+        cwd=tmp_path,
+        env={**os.environ, "CI": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=_sigint_ignored,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _fixed(app) and proc.poll() is None:
+            assert time.monotonic() < deadline, "no file was fixed in 60 s"
+            time.sleep(0.02)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)
+        _stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0, stderr.decode()
+    assert len(_fixed(app)) == files

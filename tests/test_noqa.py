@@ -9,6 +9,7 @@ import libcst as cst
 import pytest
 
 from pipelint.checker import check_source
+from pipelint.checker.noqa import add_noqa
 from pipelint.config import Config
 from pipelint.fixes.apply import fix_text
 from tests.fixture_support import fix_cases, fixed_text
@@ -227,3 +228,53 @@ def test_fix_removes_unused_noqa_end_to_end(tmp_path: Path) -> None:
     assert "a.py:7:24: RP910 [*] Unused `noqa` directive (unused: `RP101`)" in res.stdout
     assert pipelint(tmp_path, "check", "--fix", "a.py").returncode == 0
     assert (tmp_path / "a.py").read_text() == HEAD + ONE.format(a="  # noqa: E501")
+
+
+# ------------------------------------------- suppressions of findings that span a loop
+
+LOOP = (
+    "def f(ids):\n"
+    "    out = []\n"
+    "    for i in ids:{head}\n"
+    '        label = "a very long label for item number %s of the list" % i{body}\n'
+    '        out.append(r.hgetall(f"user:{{i}}"){cmd}\n'
+    "        )\n"
+    "    return out\n"
+)
+
+
+def _loop(head: str = "", body: str = "", cmd: str = "") -> list[tuple[int, str, bool]]:
+    found = _check(HEAD + LOOP.format(head=head, body=body, cmd=cmd))
+    return [(row, code, sup) for row, code, sup in found if code == "RP102"]
+
+
+def test_a_noqa_for_another_line_of_the_loop_body_does_not_silence_the_loop() -> None:
+    assert _loop() == [(8, "RP102", False)]
+    # a bare noqa (or another tool's code) on an unrelated line of the body is about
+    # that line: the loop finding stays
+    assert _loop(body="  # noqa") == [(8, "RP102", False)]
+    assert _loop(body="  # noqa: RP102") == [(8, "RP102", False)]
+
+
+def test_a_loop_finding_is_suppressed_on_its_first_line_or_on_a_command() -> None:
+    assert _loop(head="  # noqa: RP102") == [(8, "RP102", True)]
+    assert _loop(head="  # noqa") == [(8, "RP102", True)]
+    assert _loop(cmd="  # noqa: RP102") == [(8, "RP102", True)]
+    assert _loop(cmd="  # pipelint: ignore[RP102]") == [(8, "RP102", True)]
+
+
+def test_a_suppression_on_a_line_that_cannot_cover_the_loop_is_unused() -> None:
+    found = _check(HEAD + LOOP.format(head="", body="  # noqa: RP102", cmd=""))
+    assert (9, "RP910", False) in found
+
+
+def test_add_noqa_puts_the_code_where_it_suppresses_a_loop_finding() -> None:
+    source = HEAD + LOOP.format(head="", body="", cmd="")
+    config = Config(root=Path("."))
+    result = check_source(Path("t.py"), source, config)
+    new, changed = add_noqa(source, result.diagnostics)
+    assert changed == 1
+    assert "for i in ids:  # noqa: RP102" in new
+    assert _check(new, config) == [
+        (row, code, True) for row, code, _ in _check(source, config) if code == "RP102"
+    ]

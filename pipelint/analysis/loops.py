@@ -1004,6 +1004,8 @@ class _PipelineScan:
                     return []
                 if method == "execute":
                     uses[name].executes.append(n)
+                elif any(a.star == "*" for a in n.args):
+                    return []  # a chunk of items queued per iteration: a chunked loop
                 else:
                     for a in n.args:
                         queued_reads |= (

@@ -87,6 +87,7 @@ def _diag_to_json(d: Diagnostic) -> dict[str, Any]:
         "location": [d.location.row, d.location.column],
         "end_location": [d.end_location.row, d.end_location.column],
         "noqa_row": d.noqa_row,
+        "noqa_rows": list(d.noqa_rows) if d.noqa_rows is not None else None,
         "suppressed": d.suppressed,
         "suppression": d.suppression,
     }
@@ -121,6 +122,7 @@ def _diag_from_json(d: dict[str, Any], path: str) -> Diagnostic:
             ),
         )
     noqa = d.get("noqa_row")
+    rows = d.get("noqa_rows")
     return Diagnostic(
         str(d["code"]),
         str(d["message"]),
@@ -129,6 +131,7 @@ def _diag_from_json(d: dict[str, Any], path: str) -> Diagnostic:
         Location(*map(int, d["end_location"])),
         fix=fix,
         noqa_row=int(noqa) if noqa is not None else None,
+        noqa_rows=tuple(int(r) for r in rows) if rows is not None else None,
         suppressed=bool(d["suppressed"]),
         suppression=d.get("suppression"),
     )

@@ -225,6 +225,8 @@ def _analyse(
                     Location(end.line, end.column + 1),
                     noqa_row=start.line,
                 )
+                if f.anchors is not None:
+                    diag.noqa_rows = tuple(sorted({ctx.positions[a].start.line for a in f.anchors}))
                 if f.fix is not None:
                     diag.fix = f.fix(ctx)
                 found.append(diag)

@@ -2,7 +2,9 @@
 (RP910), and adding them (``--add-noqa``).
 
 - ``# noqa`` (every code), ``# noqa: RP101, RP102`` (commas or spaces), and
-  ``# pipelint: ignore[RP101]`` on any line of a finding suppress it;
+  ``# pipelint: ignore[RP101]`` on any line of a finding suppress it (a finding that
+  spans a loop: on its first line or a line of one of its commands, see
+  ``suppression_rows``);
 - ``# pipelint: noqa`` anywhere in a file suppresses every finding of the file,
   ``# pipelint: noqa: RP101`` those codes (as ruff's ``# ruff: noqa``).
 
@@ -188,7 +190,7 @@ def suppress(diag: Diagnostic, directives: Directives, about: Directive | None =
     called unused while it would suppress the finding). ``about``: the directive an
     RP910 finding reports, which cannot suppress its own report."""
     matches: list[Directive] = []
-    for row in range(diag.location.row, diag.end_location.row + 1):
+    for row in suppression_rows(diag):
         matches.extend(d for d in directives.by_row.get(row, ()) if d.matching(diag.code))
     matches.extend(d for d in directives.file if d.matching(diag.code))
     matches = [d for d in matches if d is not about]
@@ -200,6 +202,15 @@ def suppress(diag: Diagnostic, directives: Directives, about: Directive | None =
         if not diag.suppressed:
             diag.suppressed = True
             diag.suppression = directive.text
+
+
+def suppression_rows(diag: Diagnostic) -> list[int]:
+    """The rows where a suppression comment covers ``diag``: every row of it, or, for a
+    finding that spans a loop, its first row and the rows of its commands (a ``# noqa``
+    for another tool somewhere in the loop's body does not silence it)."""
+    if diag.noqa_rows is None:
+        return list(range(diag.location.row, diag.end_location.row + 1))
+    return sorted({diag.location.row, *diag.noqa_rows})
 
 
 def _ours(code: str) -> bool:
@@ -290,7 +301,7 @@ def add_noqa(source: str, diagnostics: Iterable[Diagnostic]) -> tuple[str, int]:
     directives = read_directives(source, location)
     wanted: dict[int, set[str]] = {}
     for d in diagnostics:
-        row = next((r for r in range(d.location.row, d.end_location.row + 1) if r in rows), None)
+        row = next((r for r in suppression_rows(d) if r in rows), None)
         if row is not None:
             wanted.setdefault(row, set()).add(d.code)
     edits: list[tuple[int, int, str]] = []

@@ -197,8 +197,10 @@ def _worker_main(
     parent: int,
 ) -> None:
     # Ctrl-C (SIGINT to the whole process group) and the parent's SIGTERM both abandon
-    # the task in progress; the parent reports the interrupt
-    signal.signal(signal.SIGINT, _interrupted)
+    # the task in progress; the parent reports the interrupt. A run started with SIGINT
+    # ignored (a shell's background job) keeps ignoring it, like the parent does
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, _interrupted)
     signal.signal(signal.SIGTERM, _interrupted)
     _die_with_parent(parent)
     try:

@@ -395,7 +395,7 @@ class Resolver:
     # ---- internals -----------------------------------------------------------------
     def _configured(self, dotted: str) -> ClientInfo | None:
         for pattern in self.patterns:
-            if fnmatch.fnmatchcase(dotted, pattern):
+            if pattern_matches(pattern, dotted):
                 return ClientInfo(None, False, f"client-names {pattern!r}")
         return None
 
@@ -580,3 +580,17 @@ def _merge_all(infos: Sequence[ClientInfo | None]) -> ClientInfo | None:
     if not infos or any(i is None for i in infos):
         return None
     return _merge([i for i in infos if i is not None])
+
+
+def pattern_matches(pattern: str, dotted: str) -> bool:
+    """Does a ``client-names`` pattern name the receiver ``dotted``?
+
+    The pattern matches the whole chain (fnmatch: ``*_redis`` names ``cache_redis`` and
+    ``self._redis``, ``self.redis`` only that) *and* its last component matches the
+    receiver's last one: the pattern must name the receiver itself, not an object it
+    hangs from, so ``*client*`` does not make ``client.profiling`` (a dict on a client)
+    a client, nor ``*conn*`` ``self.conn.queues``.
+    """
+    return fnmatch.fnmatchcase(dotted, pattern) and fnmatch.fnmatchcase(
+        dotted.rpartition(".")[2], pattern.rpartition(".")[2]
+    )

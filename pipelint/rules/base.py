@@ -25,6 +25,9 @@ class Finding:
     end: cst.CSTNode
     # builds the fix lazily (positions are needed); None when there is none
     fix: Callable[[FileContext], Fix | None] | None = None
+    # where a suppression comment counts besides the finding's first row: the first
+    # rows of these nodes (a loop's commands). None: on any row of the finding
+    anchors: tuple[cst.CSTNode, ...] | None = None
 
 
 class Rule:

@@ -72,5 +72,10 @@ class RoundTripInLoop(Rule):
             if loop.consumer == "gather":
                 message += " (asyncio.gather also takes one pool connection per command)"
             yield Finding(
-                self.code, message, loop.node, loop.node, fix=ctx.fixer_for(self.code, loop)
+                self.code,
+                message,
+                loop.node,
+                loop.node,
+                fix=ctx.fixer_for(self.code, loop),
+                anchors=tuple(c.call for c in loop.commands),
             )

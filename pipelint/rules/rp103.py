@@ -34,7 +34,12 @@ class MultiKeyForm(Rule):
             multi = _command(plan.multi)
             message = f"{callees} runs once per {where}: one {multi} sends them all"
             yield Finding(
-                self.code, message, loop.node, loop.node, fix=ctx.fixer_for(self.code, plan)
+                self.code,
+                message,
+                loop.node,
+                loop.node,
+                fix=ctx.fixer_for(self.code, plan),
+                anchors=tuple(c.call for c in loop.commands),
             )
         for run in ctx.analysis.runs:
             plan = plan_run(run, ctx.config)

@@ -26,6 +26,14 @@ class PipelinePerIteration(Rule):
                     f"pipeline '{use.name}' on '{use.client_key}' is {where} once per "
                     "iteration: one round trip each; one pipeline around the loop needs 1"
                 )
+                anchors = [*use.executes]
+                if use.create_stmt is not None and use.created_inside:
+                    anchors.append(use.create_stmt)
                 yield Finding(
-                    self.code, message, loop.node, loop.node, fix=ctx.fixer_for(self.code, loop)
+                    self.code,
+                    message,
+                    loop.node,
+                    loop.node,
+                    fix=ctx.fixer_for(self.code, loop),
+                    anchors=tuple(anchors),
                 )
