@@ -87,6 +87,8 @@ def _quiet(expr: cst.BaseExpression) -> bool:
         return True
     if isinstance(expr, cst.Attribute):
         return dotted_name(expr) is not None
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, (cst.Minus, cst.Plus)):
+        return isinstance(expr.expression, (cst.Integer, cst.Float))  # -1
     if isinstance(expr, cst.ConcatenatedString):
         return _quiet(expr.left) and _quiet(expr.right)
     if isinstance(expr, cst.FormattedString):
@@ -221,7 +223,8 @@ def unsafe_reasons(
     cmds = run.commands
     if fn is None or run.scope.kind != "function":
         out.append(
-            "outside a function, what the original bound before a failing command stays visible"
+            "at module level, the results and the pipeline's names are module globals: "
+            "what the original bound before a failing command stays visible"
         )
         return out
     roots = {w.split(".")[0] for c in cmds for w in c.writes}
