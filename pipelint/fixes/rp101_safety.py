@@ -181,6 +181,17 @@ _TASKS = re.compile(
 )
 
 
+def _starts_tasks(fn_node: cst.CSTNode) -> bool:
+    """Does the function start concurrent asyncio tasks (``create_task``, ``gather``...)?
+    Those run, deterministically, between the original's awaits."""
+    for n in _walk(fn_node):
+        if isinstance(n, cst.Call):
+            name = dotted_name(n.func)
+            if name is not None and _TASKS.search(name.rsplit(".", 1)[-1]):
+                return True
+    return False
+
+
 def _names_in(node: cst.CSTNode) -> set[str]:
     return {m.value for m in _walk(node) if isinstance(m, cst.Name)}
 
@@ -239,7 +250,7 @@ def unsafe_reasons(
             "a result goes to an attribute, item, global or closure variable: it is bound "
             "after the later commands are sent, and not at all if one fails"
         )
-    if run.is_async and _TASKS.search(module_source):
+    if run.is_async and _starts_tasks(fn.node):
         out.append(
             "other tasks of this program may run between the original's commands, and no "
             "longer between the pipeline's"
