@@ -115,7 +115,9 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
         safety.display_reasons(run, ctx.source, fn_scope.node if fn_scope is not None else None)
     )
     if safety.overriding_subclass(ctx.module, run.client.evidence):
-        reasons.append("the client's class overrides methods that a pipeline would bypass")
+        reasons.append(
+            "the client is a subclass that may override methods, which a pipeline would bypass"
+        )
     if re.search(
         r"^\s*(def|class)\s+(isinstance|Exception)\b|\b(isinstance|Exception)\s*=[^=]",
         ctx.source,
