@@ -256,11 +256,11 @@ def test_fix_writes_safe_fixes_only_without_unsafe(project: Path) -> None:
     (project / "app" / "writes.py").write_text(WRITES)
     res = run("check", "--fix", "app", cwd=project)
     assert res.returncode == 1  # the unsafe one remains
-    assert "pipe.execute()" in (project / "app" / "flagged.py").read_text()
+    assert "pipe.execute(" in (project / "app" / "flagged.py").read_text()
     assert (project / "app" / "writes.py").read_text() == WRITES
     res = run("check", "--fix", "--unsafe-fixes", "app", cwd=project)
     assert res.returncode == 0, res.stdout
-    assert "pipe.execute()" in (project / "app" / "writes.py").read_text()
+    assert "pipe.execute(" in (project / "app" / "writes.py").read_text()
     # idempotent: nothing left to change
     before = (project / "app" / "writes.py").read_text()
     run("check", "--fix", "--unsafe-fixes", "app", cwd=project)
@@ -279,7 +279,7 @@ def test_fix_keeps_newlines_encoding_and_permissions(project: Path) -> None:
     raw = path.read_bytes()
     assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
     text = raw.decode("latin-1")
-    assert "n\xe9" in text and "pipe.execute()" in text
+    assert "n\xe9" in text and "pipe.execute(" in text
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert not [p for p in path.parent.iterdir() if "pipelint-tmp" in p.name]
 
@@ -387,7 +387,7 @@ def test_stdin_check_fix_and_diff(project: Path) -> None:
     assert res.stdout.startswith("app/editor.py:7:5: RP101")
     res = stdin_run("--fix", "--stdin-filename", "app/editor.py", "-")
     assert res.returncode == 0
-    assert "name, email = pipe.execute()" in res.stdout
+    assert "name, email = pipe.execute(raise_on_error=False)" in res.stdout
     assert not (project / "app" / "editor.py").exists()
     res = stdin_run("--diff", "-")
     assert res.returncode == 1 and res.stdout.startswith("--- a/-")

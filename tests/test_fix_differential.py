@@ -116,7 +116,7 @@ def execute(source: str, path: Path, server: RedisServer) -> tuple[Any, dict[Any
             try:
                 outcome: Any = ("ok", await main(client))
             except Exception as exc:  # noqa: BLE001 - compared between the two runs
-                outcome = ("raised", type(exc).__name__)
+                outcome = ("raised", type(exc).__name__, str(exc))
             sends = AsyncCountingConnection.sends
             await client.aclose()
             await pool.disconnect()
@@ -133,7 +133,7 @@ def execute(source: str, path: Path, server: RedisServer) -> tuple[Any, dict[Any
         try:
             outcome = ("ok", main(client))
         except Exception as exc:  # noqa: BLE001 - compared between the two runs
-            outcome = ("raised", type(exc).__name__)
+            outcome = ("raised", type(exc).__name__, str(exc))
         sends = CountingConnection.sends
         client.close()
         pool.disconnect()

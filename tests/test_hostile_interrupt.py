@@ -25,7 +25,7 @@ BODY = "import redis\n\nr = redis.Redis()\n" + "".join(
 def _fixed(app: Path) -> dict[str, float]:
     out = {}
     for p in app.glob("*.py"):
-        if "pipe.execute()" in p.read_text():
+        if "pipe.execute(" in p.read_text():
             out[p.name] = p.stat().st_mtime
     return out
 

@@ -59,10 +59,14 @@ PURE_METHODS = frozenset(
 LOG_METHODS = frozenset(
     {"debug", "info", "warning", "warn", "error", "exception", "critical", "log", "fatal"}
 )
-LOG_OWNERS = frozenset(
-    {"logger", "log", "logging", "LOG", "LOGGER", "_log", "_logger", "self.logger", "self.log",
-     "self._logger", "self._log", "cls.logger", "structlog", "log_", "logger_"}
-)  # fmt: skip
+
+
+#: modules whose loggers only log
+_LOG_ROOTS = ("logging", "structlog", "loguru")
+
+
+def _is_log_qual(qual: str | None) -> bool:
+    return qual is not None and qual.split(".", 1)[0] in _LOG_ROOTS
 
 
 @dataclass
@@ -151,16 +155,58 @@ class Scanner:
             return "pure"
         if isinstance(func, cst.Attribute):
             method = func.attr.value
-            owner = dotted_name(func.value)
-            if (
-                method in LOG_METHODS
-                and owner is not None
-                and (owner in LOG_OWNERS or owner.endswith(("logger", "log", "LOGGER", "LOG")))
-            ):
+            if method in LOG_METHODS and (_is_log_qual(qual) or self._is_logger(func.value)):
                 return "benign"
-            if method in PURE_METHODS and qual is None:
+            if method in PURE_METHODS and qual is None and not self._is_instance(func.value):
                 return "pure"
         return "opaque"
+
+    def _is_instance(self, owner: cst.BaseExpression) -> bool:
+        """Is ``owner`` known to be an instance of a class of this module (whose
+        ``count``/``upper``... are its own methods, not ``str``'s)?"""
+        if not isinstance(owner, cst.Name):
+            return False
+        b = self.scope.sole_binding(owner.value)
+        if b is None or b.kind != "assign" or not isinstance(b.value, cst.Call):
+            return False
+        func = b.value.func
+        if not isinstance(func, cst.Name):
+            return False
+        cls = b.scope.sole_binding(func.value)
+        return cls is not None and cls.kind == "class"
+
+    def _is_logger(self, owner: cst.BaseExpression) -> bool:
+        """Is ``owner`` known to be a logger: bound to ``logging.getLogger(...)`` (or
+        structlog's), here or as an attribute of ``self``/the class? Its name says
+        nothing (``changelog.info(...)`` may be anything)."""
+        bindings = []
+        if isinstance(owner, cst.Name):
+            b = self.scope.sole_binding(owner.value)
+            bindings = [b] if b is not None else []
+        elif (
+            isinstance(owner, cst.Attribute)
+            and isinstance(owner.value, cst.Name)
+            and owner.value.value in ("self", "cls")
+        ):
+            fn = self.scope.enclosing_function()
+            cls = fn.method_of if fn is not None else None
+            if cls is not None:
+                name = owner.attr.value
+                bindings = [*cls.attributes.get(name, []), *cls.bindings.get(name, [])]
+        if not bindings:
+            return False
+        for b in bindings:
+            if b.kind == "import":
+                if not _is_log_qual(b.qualname):
+                    return False
+                continue
+            value = b.value
+            if b.kind != "assign" or not isinstance(value, cst.Call):
+                return False
+            qual = self._qualname(value.func, b.scope)  # type: ignore[operator]
+            if not _is_log_qual(qual):
+                return False
+        return True
 
     def scan(self, node: cst.CSTNode, facts: ExprFacts | None = None) -> ExprFacts:
         facts = facts if facts is not None else ExprFacts()

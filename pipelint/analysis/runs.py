@@ -24,7 +24,14 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from pipelint import catalog
-from pipelint.analysis.exprs import ExprFacts, Scanner, names_overlap, simple_target, target_names
+from pipelint.analysis.exprs import (
+    PURE_METHODS,
+    ExprFacts,
+    Scanner,
+    names_overlap,
+    simple_target,
+    target_names,
+)
 from pipelint.analysis.model import Command, Run, StatementFacts
 from pipelint.catalog import CommandSpec
 from pipelint.clients.resolve import ClientInfo, Resolver
@@ -244,9 +251,12 @@ class _Walker:
             spec = catalog.lookup(method)
             if spec is None or not spec.batchable:
                 return None
-            if spec.blocking_kwarg and any(
-                a.keyword is not None and a.keyword.value == spec.blocking_kwarg
-                for a in cc.call.args
+            if spec.blocking_kwarg and (
+                any(
+                    a.keyword is not None and a.keyword.value == spec.blocking_kwarg
+                    for a in cc.call.args
+                )
+                or _blocking_positional(method, spec.blocking_kwarg, cc.call)
             ):
                 return None
             if cc.info.is_async is None:
@@ -341,7 +351,12 @@ class _Walker:
             if id(n) in skip:
                 continue
             if isinstance(n, cst.Call):
-                if scanner.call_kind(n) == "opaque":
+                on_result = (
+                    isinstance(n.func, cst.Attribute)
+                    and id(n.func.value) in skip
+                    and n.func.attr.value in PURE_METHODS
+                )  # r.get(k).decode(): a method of the reply's builtin type
+                if not on_result and scanner.call_kind(n) == "opaque":
                     return None
                 stack.append(n.func)
                 stack.extend(a.value for a in n.args)
@@ -381,6 +396,8 @@ class _Walker:
                 elif isinstance(small, cst.Expr):
                     if isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):
                         continue  # a docstring-like string
+                    if not isinstance(small.value, cst.Call):
+                        return None  # evaluated for its effect: a property, __getitem__...
                     scanner.scan(small.value, facts)
                 elif isinstance(small, cst.Pass):
                     continue
@@ -533,6 +550,13 @@ class _Walker:
             elif t is cst.BooleanOperation:
                 stack.append((n.right, True, None, inside))  # type: ignore[attr-defined]
                 stack.append((n.left, conditional, None, inside))  # type: ignore[attr-defined]
+            elif t is cst.Comparison and len(n.comparisons) > 1:  # type: ignore[attr-defined]
+                # a < b < c: c is evaluated only when a < b (it short-circuits like `and`)
+                comps = n.comparisons  # type: ignore[attr-defined]
+                for comp in reversed(comps[1:]):
+                    stack.append((comp.comparator, True, None, inside))
+                stack.append((comps[0].comparator, conditional, None, inside))
+                stack.append((n.left, conditional, None, inside))  # type: ignore[attr-defined]
             elif t is cst.IfExp:
                 stack.append((n.orelse, True, None, inside))  # type: ignore[attr-defined]
                 stack.append((n.body, True, None, inside))  # type: ignore[attr-defined]
@@ -594,6 +618,25 @@ def _body(suite: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
     if isinstance(suite, cst.SimpleStatementSuite):
         return [cst.SimpleStatementLine(body=suite.body)]
     return []
+
+
+def _blocking_positional(method: str, kwarg: str, call: cst.Call) -> bool:
+    """Is the blocking parameter (``xread(streams, count, block)``) passed by position?"""
+    import inspect
+
+    import redis
+
+    fn = getattr(redis.Redis, method, None)
+    if fn is None:
+        return any(a.star for a in call.args)
+    try:
+        params = list(inspect.signature(fn).parameters)[1:]
+    except (TypeError, ValueError):
+        return True
+    if kwarg not in params:
+        return False
+    positional = [a for a in call.args if a.keyword is None]
+    return any(a.star for a in positional) or len(positional) > params.index(kwarg)
 
 
 def _in_async_function(scope: Scope) -> bool:

@@ -253,10 +253,18 @@ def _run_check(
         if options.diff:
             for d in result.diffs:
                 out.write(d)
-            # not checked is not "nothing to fix"
+            # not checked is not "nothing to fix", nor is a fix that failed
             failed = _to_stderr(result.not_analysed, bool(opts.get("silent")))
+            fix_failures = [
+                d
+                for d in result.diagnostics
+                if d.code == "RP902" and not d.suppressed and d not in result.not_analysed
+            ]
+            if fix_failures:
+                failed = max(failed, _to_stderr(fix_failures, bool(opts.get("silent"))))
             if not (opts.get("quiet") or opts.get("silent")):
-                click.echo(_would_fix(result), err=True)
+                crashed = sum(1 for d in result.not_analysed if d.code == "RP902")
+                click.echo(_would_fix(result, len(fix_failures) + crashed), err=True)
             return max(failed, 1 if result.diffs else 0)
         report_options = ReportOptions(
             config=config,
@@ -273,9 +281,17 @@ def _run_check(
     return _exit_code(result, opts)
 
 
-def _would_fix(result: RunResult) -> str:
-    """``--diff``'s last line, in ruff's words, saying what ``--unsafe-fixes`` would add."""
+def _would_fix(result: RunResult, failures: int = 0) -> str:
+    """``--diff``'s last line, in ruff's words, saying what ``--unsafe-fixes`` would add
+    (and that fixes failed, if any did: never "No errors would be fixed" then)."""
     from pipelint.reporters.text import plural
+
+    if failures:
+        n = sum(result.fixed.values())
+        return (
+            f"Fixes failed or files were not analysed ({plural(failures, 'file')}, see above); "
+            f"{plural(n, 'error')} would be fixed elsewhere."
+        )
 
     n = sum(result.fixed.values())
     hidden = sum(
@@ -361,11 +377,16 @@ def _run_stdin(
             tofile=f"b/{name}",
         )
         sys.stdout.write("".join(diff))
+        if failure is not None:
+            return 2  # a fix failed: not "nothing to fix" (as with paths)
         return 1 if new != source else 0
     if new == source:
         _write_stdout(data)  # unchanged: the very bytes that came in (BOM, encoding)
     else:
         sys.stdout.write(new)
+    if failure is not None:
+        _to_stderr(after.diagnostics, silent)
+        return 2
     return _to_stderr(after.diagnostics, silent)
 
 

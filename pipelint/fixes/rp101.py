@@ -26,6 +26,7 @@ from pipelint.checker.context import FileContext
 from pipelint.clients.scopes import dotted_name
 from pipelint.diagnostics import Edit, Fix
 from pipelint.fixes import register
+from pipelint.fixes import rp101_safety as safety
 
 __all__ = ["build_fix"]
 
@@ -109,6 +110,35 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
             reasons.append(f"a cluster pipeline takes one key per command ({', '.join(multi)})")
     if run.scope.kind == "class":
         reasons.append("the pipeline's names would become class attributes")
+    fn_scope = run.scope.enclosing_function()
+    reasons.extend(
+        safety.display_reasons(run, ctx.source, fn_scope.node if fn_scope is not None else None)
+    )
+    if safety.overriding_subclass(ctx.module, run.client.evidence):
+        reasons.append(
+            "the client is a subclass that may override methods, which a pipeline would bypass"
+        )
+    if re.search(
+        r"^\s*(def|class)\s+(isinstance|Exception)\b|\b(isinstance|Exception)\s*=[^=]",
+        ctx.source,
+        re.M,
+    ):
+        reasons.append("`isinstance` or `Exception` is redefined in this module")
+    for c in cmds:
+        if not _plain_call(ctx, c):
+            return None  # `(r).get(k)`, `(r.get)(k)`, `r \\n .get(k)`: no edit we can prove
+    compounds = (
+        safety.enclosing_compounds(fn_scope.node, run.statements[0])
+        if fn_scope is not None
+        else None
+    )
+    outside_names: set[str] = set()
+    if fn_scope is not None:
+        f_start, f_end = ctx.span(fn_scope.node)
+        r_start, _ = ctx.span(run.statements[0])
+        _, r_end = ctx.span(run.statements[-1])
+        outside_names = set(_IDENT.findall(ctx.source[f_start:r_start] + ctx.source[r_end:f_end]))
+    failures = safety.unsafe_reasons(run, fn_scope, compounds, ctx.source, outside_names)
 
     # ---- names --------------------------------------------------------------------
     # names in use where the pipeline variable will live (the function, else the module)
@@ -129,51 +159,62 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
         if roots & used:
             reasons.append("an except clause may swallow an error and later code read a result")
     if not ctx.config.fix_edits:  # nobody will read the edits: skip building them
-        return Fix(*_verdict(cmds, reasons), ())
+        return Fix(*_verdict(cmds, reasons, failures), ())
     pipe = names.fresh("pipe")
     receiver = dotted_name(cmds[0].receiver) or _code(cmds[0].receiver)
 
-    # slots: what each command's result is unpacked into
+    # slots: what each command's result is unpacked into. A result goes straight to its
+    # target only for a plain name, and only while every earlier command did too: every
+    # other binding is a statement after execute(), in the original order, preceded by
+    # the check of its command (and of the earlier ones), so that the first failure,
+    # an error reply or an exception of the binding, is the original's.
     slots: list[str] = []
-    post: list[tuple[Command, str]] = []
     direct: list[bool] = []
-    for c in cmds:
-        direct.append(
+    seen: set[str] = set()
+    force_check: set[int] = set()
+    for i, c in enumerate(cmds):
+        plain = (
             c.kind == "assign"
             and len(c.targets) == 1
             and not c.wrapped
-            and _unpackable(c.targets[0])
+            and isinstance(c.targets[0], cst.Name)
         )
-    # a binding statement must not see a name that a *later* command binds by unpacking
+        if plain:
+            # bound at execute(): no earlier binding statement may read or write it
+            name = c.targets[0].value  # type: ignore[attr-defined]
+            earlier = {
+                n for j in range(i) if not direct[j] for n in (*cmds[j].writes, *cmds[j].bind_reads)
+            }
+            plain = not any(names_overlap(name, n) for n in earlier)
+            if name in seen:  # bound twice: the first result must be checked first
+                plain = False
+                force_check.add(i)
+            seen.add(name)
+        direct.append(plain)
+    groups: list[tuple[list[str], str | None]] = []  # (slots to check, binding after them)
+    pending_slots: dict[int, list[str]] = {}  # a statement's slots, until its last command
+    to_check: list[str] = []
     for i, c in enumerate(cmds):
         if direct[i]:
-            continue
-        later = {w for j in range(i + 1, len(cmds)) if direct[j] for w in cmds[j].writes}
-        reads = set(c.bind_reads) | (set(c.writes) if c.kind == "augassign" else set())
-        if any(names_overlap(r, w) for r in reads for w in later):
-            direct = [False] * len(cmds)
-            break
-    unused = "_" if "_" not in names.used else names.fresh("_unused")
-    pending_slots: dict[int, list[str]] = {}  # a statement's slots, until its last command
-    for i, c in enumerate(cmds):
-        if not c.result_used:
-            slots.append(unused)
-        elif direct[i]:
-            target = c.targets[0]
-            if (
-                isinstance(target, (cst.Tuple, cst.List))
-                and not target.lpar
-                and isinstance(target, cst.Tuple)
-            ):
-                target = target.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-            slots.append(_code(target))
+            slot = _code(c.targets[0])
         else:
             slot = names.fresh(f"{c.method}_result")
-            slots.append(slot)
-            mine = pending_slots.setdefault(id(c.stmt), [])
-            mine.append(slot)
-            if len(mine) == len(c.siblings or (c.command_expr,)):
-                post.append((c, _binding(ctx, c, mine)))
+        slots.append(slot)
+        to_check.append(slot)
+        if direct[i] or not c.result_used:
+            continue
+        mine = pending_slots.setdefault(id(c.stmt), [])
+        mine.append(slot)
+        if len(mine) == len(c.siblings or (c.command_expr,)):
+            binding = _binding(ctx, c, mine)
+            if _quiet_binding(c) and i not in force_check:
+                groups.append(([], binding))  # cannot fail, binds a local: check later
+            else:
+                groups.append((to_check, binding))
+                to_check = []
+    if to_check:
+        groups.append((to_check, None))
+    result_var = names.fresh("result")
 
     # ---- text ---------------------------------------------------------------------
     first = run.statements[0]
@@ -213,19 +254,35 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
             text = ctx.source[s_start:s_end]
             out.append(inner + _reindent(text, unit, nl))
         prev_end = s_end
-    execute = f"await {pipe}.execute()" if run.is_async else f"{pipe}.execute()"
-    if any(c.result_used for c in cmds):
-        if len(cmds) == 1:
-            out.append(f"{inner}{slots[0]}, = {execute}")
-        else:
-            out.append(f"{inner}{', '.join(slots)} = {execute}")
+    call = f"{pipe}.execute(raise_on_error=False)"
+    execute = f"await {call}" if run.is_async else call
+    step = inner + unit
+    if len(groups) == 1 and groups[0][1] is None and not any(direct):
+        # nothing is bound: re-raise the first error reply as the original would
+        out.append(f"{inner}for {result_var} in {execute}:")
+        out.append(f"{step}if isinstance({result_var}, Exception):")
+        out.append(f"{step}{unit}raise {result_var}")
     else:
-        out.append(f"{inner}{execute}")
-    for _c, p in post:
-        out.append(inner + (p if _has_multiline_string(p) else _reindent(p, unit, nl)))
+        unpack = f"{slots[0]}," if len(slots) == 1 else ", ".join(slots)
+        out.append(f"{inner}{unpack} = {execute}")
+        for checked, binding in groups:
+            if not checked:
+                pass
+            elif len(checked) == 1:
+                out.append(f"{inner}if isinstance({checked[0]}, Exception):")
+                out.append(f"{step}raise {checked[0]}")
+            else:
+                out.append(f"{inner}for {result_var} in ({', '.join(checked)}):")
+                out.append(f"{step}if isinstance({result_var}, Exception):")
+                out.append(f"{step}{unit}raise {result_var}")
+            if binding is not None:
+                out.append(
+                    inner
+                    + (binding if _has_multiline_string(binding) else _reindent(binding, unit, nl))
+                )
     content = nl.join(out)
     _, end = _line_text(ctx, run.statements[-1])
-    applicability, message = _verdict(cmds, reasons)
+    applicability, message = _verdict(cmds, reasons, failures)
     edit = Edit(start, end, content, ctx.location(start), ctx.location(end))
     return Fix(applicability, message, (edit,))
 
@@ -252,7 +309,7 @@ def _several_keys(c: Command) -> bool:
     return False
 
 
-def _verdict(cmds: list[Command], reasons: list[str]) -> tuple[str, str]:
+def _verdict(cmds: list[Command], reasons: list[str], failures: list[str]) -> tuple[str, str]:
     """Applicability and message (see "Fix safety" in rules/RP101.md)."""
     n = len(cmds)
     reads_only = all(c.spec.readonly and not c.spec.write for c in cmds)
@@ -261,28 +318,38 @@ def _verdict(cmds: list[Command], reasons: list[str]) -> tuple[str, str]:
             "display-only",
             f"Rewrite the {n} commands as one pipeline (not automatic: {reasons[0]})",
         )
-    if reads_only and not any(c.opaque_args for c in cmds[1:]):
-        return "safe", f"Rewrite the {n} commands as one pipeline"
+    why: list[str] = []
     if not reads_only:
-        also = (
-            "; an argument calls code that would run before the earlier commands are sent"
-            if any(c.opaque_args for c in cmds[1:])
-            else ""
-        )
-        return (
-            "unsafe",
-            f"Rewrite the {n} commands as one pipeline (they write: on an error, later "
-            f"commands still run{also})",
-        )
+        why.append("they write: on an error, later commands still run")
+    if any(c.opaque_args for c in cmds[1:]):
+        why.append("an argument calls code that would run before the earlier commands are sent")
+    why.extend(failures)
+    if not why:
+        return "safe", f"Rewrite the {n} commands as one pipeline"
+    return "unsafe", f"Rewrite the {n} commands as one pipeline ({'; '.join(why)})"
+
+
+def _plain_call(ctx: FileContext, c: Command) -> bool:
+    """Is every command of the statement ``<receiver>.<method>(...)`` with nothing
+    (parenthesis, comment, line break) between the receiver and the method?"""
+    for expr in c.siblings or (c.command_expr,):
+        spans = _command_spans(ctx, c, expr)
+        if not safety.receiver_is_plain(ctx.source, spans.receiver_end, spans.call_end):
+            return False
+        call = expr.expression if isinstance(expr, cst.Await) else expr
+        if isinstance(call, cst.Call) and (call.func.lpar or call.lpar):
+            return False
+    return True
+
+
+def _quiet_binding(c: Command) -> bool:
+    """Binding the result is ``name = result``: it cannot fail or be seen elsewhere."""
     return (
-        "unsafe",
-        f"Rewrite the {n} commands as one pipeline (an argument calls code that would then "
-        "run before the earlier commands are sent)",
+        c.kind in ("assign", "annassign")
+        and not c.wrapped
+        and len(c.targets) == 1
+        and isinstance(c.targets[0], cst.Name)
     )
-
-
-def _unpackable(target: cst.BaseExpression) -> bool:
-    return isinstance(target, (cst.Name, cst.Attribute, cst.Subscript, cst.Tuple, cst.List))
 
 
 def _binding(ctx: FileContext, c: Command, slots: list[str]) -> str:

@@ -5,6 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from pipelint.analysis.receivers import (
+    drives_pipeline,
+    pipeline_takers,
+    transaction_callbacks,
+)
 from pipelint.rules.base import Finding, Rule
 
 if TYPE_CHECKING:
@@ -25,10 +30,24 @@ class SequentialCommands(Rule):
         covered = _covered(ctx)
         atomic = _atomic_pairs(ctx)
         wider = list(_sequences(ctx, covered, atomic))
+        callbacks: set[str] = set()
+        transactions: set[str] = set()
+        if wider or any(len(run.commands) >= 2 for run in ctx.analysis.runs):
+            transactions = transaction_callbacks(ctx.module)
+            callbacks = transactions | pipeline_takers(ctx.module)
+        # a function written for a pipeline *or* its client pays the round trips on the
+        # client path, even if this module also passes it a pipeline somewhere
+        wider = [
+            run
+            for run in wider
+            if not _on_a_pipeline(run, transactions if "or_pipeline" in run.shapes else callbacks)
+        ]
         taken = {id(c.call) for run in wider for c in run.commands}
         for run in ctx.analysis.runs:
             n = len(run.commands)
             if n < 2 or id(run) in covered:
+                continue
+            if _on_a_pipeline(run, callbacks):
                 continue
             if all(id(c.call) in taken for c in run.commands):
                 continue  # part of a wider run, reported below
@@ -90,6 +109,17 @@ def _sequences(
         if any(all(p in calls for p in pair) for pair in pairs):
             continue
         yield run
+
+
+def _on_a_pipeline(run: Run, callbacks: set[str]) -> bool:
+    """Is the receiver a pipeline already (``redis.Pipeline`` subclasses ``redis.Redis``)?
+    A function passed to ``r.transaction(func)``, one this module calls with a pipeline,
+    or one that calls ``multi``/``execute``/``watch`` on the receiver, works on one: its
+    commands are queued, not sent."""
+    fn = run.scope.enclosing_function()
+    if fn is None:
+        return False
+    return fn.name in callbacks or drives_pipeline(fn.node, run.client_key)
 
 
 def _covered(ctx: FileContext) -> set[int]:

@@ -1,0 +1,11 @@
+# a receiver in parentheses over several lines
+# fix: none
+import redis
+
+
+def main(r: redis.Redis):
+    a = (
+        r
+    ).get("a")
+    b = r.get("b")
+    return a, b

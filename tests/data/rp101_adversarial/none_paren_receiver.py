@@ -1,0 +1,9 @@
+# (r).get: no edit on a parenthesised receiver
+# fix: none
+import redis
+
+
+def main(r: redis.Redis):
+    a = (r).get("a")
+    b = (r).get("b")
+    return a, b
