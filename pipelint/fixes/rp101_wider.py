@@ -1,0 +1,99 @@
+"""RP101 fix for runs with result consumers or a tested last command (rules/RP101.md,
+issue 9), on the machinery of fixes/rp101.py:
+
+    crons = r.lrange("cron", 0, -1)          with r.pipeline(transaction=False) as pipe:
+    log.debug("got %d", len(crons))              pipe.lrange("cron", 0, -1)
+    if r.zcard("queue") >= cap:          ->      pipe.zcard("queue")
+        raise Full()                             crons, zcard_result = pipe.execute(...)
+                                                 <check crons>
+                                                 log.debug("got %d", len(crons))
+                                                 <check zcard_result>
+                                                 if zcard_result >= cap:
+                                                     raise Full()
+
+A consumer moves after ``execute()``, in its order, right after the check and binding of
+the commands before it; the tested command is queued and its test reads a fresh name
+bound to its result. Unsafe at most: a consumer now runs after every command was sent,
+so when it raises (or when a later command writes and an earlier one fails) what was
+sent differs; and a later command's arguments are evaluated before the consumer runs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pipelint.analysis.exprs import names_overlap
+from pipelint.fixes import rp101
+
+if TYPE_CHECKING:
+    from pipelint.analysis.model import Run
+    from pipelint.checker.context import FileContext
+    from pipelint.diagnostics import Fix
+
+__all__ = ["build_wider_fix", "offers_wider_fix"]
+
+_SHAPES = frozenset({"consumer", "tested"})
+
+
+def offers_wider_fix(run: Run) -> bool:
+    """Is the run one this fix rewrites (before looking at its source)?"""
+    return (
+        bool(run.shapes)
+        and set(run.shapes) <= _SHAPES
+        and run.scope.kind == "function"
+        and all(c.kind != "test" for c in run.commands[:-1])
+    )
+
+
+def _overlap(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> bool:
+    return any(names_overlap(x, y) for x in a for y in b)
+
+
+def build_wider_fix(ctx: FileContext, run: Run) -> Fix | None:
+    if not offers_wider_fix(run):
+        return None
+    cmds = run.commands
+    tested = cmds[-1] if cmds[-1].kind == "test" else None
+    if tested is not None and rp101._ast_spans(ctx, tested) is None:
+        return None  # the test's command is not unambiguous in its statement
+    # the consumers: statements between the commands that read a result (or what an
+    # earlier consumer wrote); each moves after the commands that follow it
+    order = {id(s): k for k, s in enumerate(run.statements)}
+    facts_of = {id(s): f for s, f in run.between}
+    cmd_pos = [order[id(c.stmt)] for c in cmds]
+    tainted: set[str] = set()
+    moved: set[int] = set()
+    for stmt in run.statements:
+        for c in cmds:
+            if c.stmt is stmt:
+                tainted |= c.writes
+        f = facts_of.get(id(stmt))
+        if f is not None and _overlap(f.reads, tainted):
+            moved.add(id(stmt))
+            tainted |= f.writes
+    for stmt, f in run.between:
+        if id(stmt) not in moved:
+            continue
+        k = order[id(stmt)]
+        # what now runs before the consumer (later commands, their bindings, statements
+        # that stay in place) must not change what it reads, nor read or write what it writes
+        later_cmds = [c for c, p in zip(cmds, cmd_pos, strict=True) if p > k]
+        stay = [g for s, g in run.between if order[id(s)] > k and id(s) not in moved]
+        later_writes = {w for c in later_cmds for w in c.writes} | {
+            w for g in stay for w in g.writes
+        }
+        later_reads = {r for c in later_cmds for r in (*c.reads, *c.bind_reads)}
+        later_reads |= {r for g in stay for r in g.reads}
+        if _overlap(f.reads, later_writes) or _overlap(f.writes, later_writes | later_reads):
+            return None
+    if tested is None and not moved:
+        return None
+    reasons: list[str] = []
+    if moved:
+        reasons.append(
+            "consumers of the results run after every command was sent: when one raises or "
+            "a command fails, what was sent differs"
+        )
+    if tested is not None:
+        reasons.append("the `if` that tests the last command moves inside the pipeline block")
+    return rp101.build_run_fix(ctx, run, frozenset(moved), tuple(reasons))
