@@ -18,7 +18,8 @@ takes, in one block:
 
 These runs are a separate list that only RP101 reads (other rules keep the plain runs),
 and only those with one of these shapes are kept: a plain run is the plain analysis's.
-Their fix is display-only (none is offered) until differential cases prove one.
+Fixes: conditional runs (fixes/rp101_conditional.py), consumers and a tested last
+command (fixes/rp101_wider.py); the other shapes get none.
 """
 
 from __future__ import annotations

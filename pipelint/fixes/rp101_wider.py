@@ -22,8 +22,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import libcst as cst
+
 from pipelint.analysis.exprs import names_overlap
 from pipelint.fixes import rp101
+from pipelint.fixes import rp101_safety as safety
 
 if TYPE_CHECKING:
     from pipelint.analysis.model import Run
@@ -71,8 +74,17 @@ def build_wider_fix(ctx: FileContext, run: Run) -> Fix | None:
         if f is not None and _overlap(f.reads, tainted):
             moved.add(id(stmt))
             tainted |= f.writes
+    fn = run.scope.enclosing_function()
+    if fn is None:
+        return None
+    captured = safety._nested_scope_names(fn.node)
+    first_moved = min((order[id(s)] for s, _f in run.between if id(s) in moved), default=None)
     for stmt, f in run.between:
         if id(stmt) not in moved:
+            # it now runs before the consumers above it: only a quiet local binding may
+            if first_moved is not None and order[id(stmt)] > first_moved:
+                if not safety._quiet_statement(stmt, fn, captured):
+                    return None
             continue
         k = order[id(stmt)]
         # what now runs before the consumer (later commands, their bindings, statements
@@ -95,5 +107,11 @@ def build_wider_fix(ctx: FileContext, run: Run) -> Fix | None:
             "a command fails, what was sent differs"
         )
     if tested is not None:
-        reasons.append("the `if` that tests the last command moves inside the pipeline block")
+        if isinstance(tested.stmt, cst.If):
+            reasons.append("the `if` that tests the last command moves inside the pipeline block")
+        else:
+            reasons.append(
+                "under `python -O` the original skips the asserted command; the pipeline "
+                "still sends it"
+            )
     return rp101.build_run_fix(ctx, run, frozenset(moved), tuple(reasons))
