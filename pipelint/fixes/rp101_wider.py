@@ -45,6 +45,8 @@ def offers_wider_fix(run: Run) -> bool:
         and set(run.shapes) <= _SHAPES
         and run.scope.kind == "function"
         and all(c.kind != "test" for c in run.commands[:-1])
+        # a `while` re-evaluates its test: it cannot read one queued result
+        and not isinstance(run.commands[-1].stmt, cst.While)
     )
 
 
