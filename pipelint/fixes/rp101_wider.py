@@ -20,6 +20,7 @@ sent differs; and a later command's arguments are evaluated before the consumer 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from pipelint.checker.context import FileContext
     from pipelint.diagnostics import Fix
 
-__all__ = ["build_wider_fix", "offers_wider_fix"]
+__all__ = ["build_nested_fix", "build_wider_fix", "offers_nested_fix", "offers_wider_fix"]
 
 _SHAPES = frozenset({"consumer", "tested"})
 
@@ -117,3 +118,79 @@ def build_wider_fix(ctx: FileContext, run: Run) -> Fix | None:
                 "still sends it"
             )
     return rp101.build_run_fix(ctx, run, frozenset(moved), tuple(reasons))
+
+
+# ---- commands nested in one expression ------------------------------------------------
+def offers_nested_fix(run: Run) -> bool:
+    return run.shapes == ("nested",) and run.scope.kind == "function"
+
+
+def build_nested_fix(ctx: FileContext, run: Run) -> Fix | None:
+    """``r.mget(r.lrange(a, 0, -1) + r.zrange(b, 0, -1))``: the inner commands are queued
+    and checked, then the statement runs with their results in their place. Offered only
+    when everything the statement evaluates before the last inner command is quiet (names,
+    attributes, literals) or another inner command, so that sending them first changes
+    nothing but the round trips."""
+    if not offers_nested_fix(run):
+        return None
+    cmds = run.commands
+    stmt = cmds[0].stmt
+    small = cmds[0].small
+    if not all(c.stmt is stmt and c.small is small for c in cmds):
+        return None
+    value = small.value if isinstance(small, (cst.Return, cst.Expr, cst.Assign)) else None
+    if not isinstance(value, cst.BaseExpression):
+        return None
+    exprs = [c.command_expr for c in cmds]
+    if not _quiet_before(value, {id(e) for e in exprs}):
+        return None
+    siblings = tuple(exprs)
+    nested = [dataclasses.replace(c, kind="nested", wrapped=True, siblings=siblings) for c in cmds]
+    reason = "the commands nested in the statement are sent before the statement runs"
+    return rp101.build_run_fix(ctx, dataclasses.replace(run, commands=nested), extra=(reason,))
+
+
+def _quiet_before(value: cst.BaseExpression, inner: set[int]) -> bool:
+    """Is every part of ``value`` that Python evaluates before its last inner command
+    either quiet or an inner command? (Unknown shapes: no.)"""
+    state = {"left": len(inner)}  # inner commands not yet passed
+
+    def visit(n: cst.CSTNode) -> bool:
+        """Walk ``n`` in evaluation order while inner commands remain ahead."""
+        if state["left"] == 0:
+            return True  # evaluated after the last inner command
+        if id(n) in inner:
+            state["left"] -= 1
+            return True
+        if not _contains(n, inner):
+            return safety._quiet(n) if isinstance(n, cst.BaseExpression) else False
+        if isinstance(n, cst.Await):
+            return visit(n.expression)
+        if isinstance(n, cst.Call):
+            return visit(n.func) and all(
+                not a.star and a.keyword is None and visit(a.value) for a in n.args
+            )
+        if isinstance(n, cst.Attribute):
+            return visit(n.value)
+        if isinstance(n, cst.BinaryOperation):
+            return visit(n.left) and visit(n.right)
+        if isinstance(n, (cst.Tuple, cst.List, cst.Set)):
+            return all(
+                not isinstance(el, cst.StarredElement) and visit(el.value) for el in n.elements
+            )
+        if isinstance(n, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
+            # only the first iterable runs right away
+            return not _contains(n.elt, inner) and visit(n.for_in.iter)
+        return False
+
+    return visit(value)
+
+
+def _contains(n: cst.CSTNode, inner: set[int]) -> bool:
+    stack = [n]
+    while stack:
+        m = stack.pop()
+        if id(m) in inner:
+            return True
+        stack.extend(m.children)
+    return False
