@@ -126,6 +126,10 @@ def observe(source: str, path: Path, server: RedisServer) -> Observation:
     finally:
         root.removeHandler(handler)
         root.setLevel(old_level)
+    state = keyspace(url)
+    admin = redis.Redis.from_url(url)
+    admin.flushall()  # leave nothing behind: other tests share the server
+    admin.close()
     return {
         "outcome": outcome,
         "stdout": printed.getvalue(),
@@ -133,7 +137,7 @@ def observe(source: str, path: Path, server: RedisServer) -> Observation:
             ln for ln in logged.getvalue().splitlines() if not ln.startswith("asyncio:")
         ),
         "globals": _globals(module),
-        "keyspace": keyspace(url),
+        "keyspace": state,
     }
 
 
