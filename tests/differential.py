@@ -55,7 +55,7 @@ def seed(r: redis.Redis) -> None:
 def keyspace(url: str) -> dict[str, tuple[str, str, bool]]:
     out: dict[str, tuple[str, str, bool]] = {}
     for db in (0, 1):
-        r = redis.Redis.from_url(url, db=db, decode_responses=True)
+        r = redis.Redis.from_url(_db_url(url, db), decode_responses=True)
         for key in sorted(r.keys("*")):
             kind = r.type(key)
             value: Any
@@ -78,6 +78,12 @@ def keyspace(url: str) -> dict[str, tuple[str, str, bool]]:
     return out
 
 
+def _db_url(url: str, db: int) -> str:
+    """``url`` on database ``db`` (a database in the URL's path wins over ``db=``)."""
+    base, _, last = url.rpartition("/")
+    return f"{base}/{db}" if last.isdigit() and base.count("/") >= 2 else f"{url.rstrip('/')}/{db}"
+
+
 def _globals(module: types.ModuleType) -> dict[str, str]:
     skip = (types.ModuleType, types.FunctionType, type, types.BuiltinFunctionType)
     out: dict[str, str] = {}
@@ -94,7 +100,7 @@ def observe(source: str, path: Path, server: RedisServer) -> Observation:
     """Run ``source`` (as module ``path``) on a freshly seeded private server."""
     url = server.url
     for db in (0, 1):
-        admin = redis.Redis.from_url(url, db=db)
+        admin = redis.Redis.from_url(_db_url(url, db))
         admin.flushdb()
         if db == 0:
             seed(admin)
@@ -120,6 +126,10 @@ def observe(source: str, path: Path, server: RedisServer) -> Observation:
     finally:
         root.removeHandler(handler)
         root.setLevel(old_level)
+    state = keyspace(url)
+    admin = redis.Redis.from_url(url)
+    admin.flushall()  # leave nothing behind: other tests share the server
+    admin.close()
     return {
         "outcome": outcome,
         "stdout": printed.getvalue(),
@@ -127,7 +137,7 @@ def observe(source: str, path: Path, server: RedisServer) -> Observation:
             ln for ln in logged.getvalue().splitlines() if not ln.startswith("asyncio:")
         ),
         "globals": _globals(module),
-        "keyspace": keyspace(url),
+        "keyspace": state,
     }
 
 

@@ -8,8 +8,11 @@ is checked in beside each case (``name.fixed.py``) and fixing it again changes n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
+import io
 import itertools
+import logging
 import types
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,7 +101,28 @@ def _load(source: str, path: Path) -> types.ModuleType:
 
 
 def execute(source: str, path: Path, server: RedisServer) -> tuple[Any, dict[Any, Any], int]:
-    """Run the case's ``main(r)`` on a freshly seeded keyspace; (outcome, keyspace, sends)."""
+    """Run the case's ``main(r)`` on a freshly seeded keyspace; (outcome, keyspace, sends).
+    The outcome holds what the run printed and logged too."""
+    printed, logged = io.StringIO(), io.StringIO()
+    handler = logging.StreamHandler(logged)
+    handler.setFormatter(logging.Formatter("%(levelname)s:%(message)s"))
+    # the program's records (its module's name differs between the two runs), not the
+    # client library's (the fixed code opens fewer connections)
+    handler.addFilter(lambda rec: not rec.name.startswith(("redis", "asyncio")))
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        with contextlib.redirect_stdout(printed):
+            outcome, state, sends = _execute(source, path, server)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+    return (outcome, printed.getvalue(), logged.getvalue()), state, sends
+
+
+def _execute(source: str, path: Path, server: RedisServer) -> tuple[Any, dict[Any, Any], int]:
     admin = redis.Redis.from_url(server.url)
     admin.flushall()
     seed(admin)

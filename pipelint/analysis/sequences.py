@@ -11,14 +11,16 @@ takes, in one block:
 - *consumers*: statements that read a result of the run but feed nothing a later command
   reads (what they write is tainted like a result), cannot end the path, and touch no
   client: logging, ``if crons: buf.extend(crons)`` on a local list, plain assignments;
-- a *tested last command*: an ``if``/``assert`` whose test evaluates one command first
-  (``if await r.zcount(k, "-inf", "+inf") >= cap: raise Full()``) ends the run with it;
+- a *tested last command*: an ``if``/``assert``/``while`` whose test evaluates one command
+  first (``if await r.zcount(k, "-inf", "+inf") >= cap: raise Full()``) ends the run with
+  it (a ``while`` test for its first evaluation);
 - receivers that may be a pipeline passed in (``ClientInfo.or_pipeline``): the round
   trips are paid when no pipeline is passed.
 
 These runs are a separate list that only RP101 reads (other rules keep the plain runs),
 and only those with one of these shapes are kept: a plain run is the plain analysis's.
-Their fix is display-only (none is offered) until differential cases prove one.
+Fixes: conditional runs (fixes/rp101_conditional.py), consumers and a tested last
+command (fixes/rp101_wider.py); the other shapes get none.
 """
 
 from __future__ import annotations
@@ -332,8 +334,9 @@ class _SequenceWalker(_Walker):
     # ---- a tested last command ---------------------------------------------------------
     def tested(self, stmt: cst.BaseStatement, scope: Scope) -> Command | None:
         """The command an ``if``/``assert`` test evaluates first, when the test holds
-        exactly one client use and nothing else in it awaits or touches a client."""
-        if isinstance(stmt, cst.If):
+        exactly one client use and nothing else in it awaits or touches a client. A
+        ``while`` test counts for its first evaluation, which runs right after the run."""
+        if isinstance(stmt, (cst.If, cst.While)):
             test = stmt.test
         elif (
             isinstance(stmt, cst.SimpleStatementLine)

@@ -78,8 +78,19 @@ def _line_text(ctx: FileContext, node: cst.CSTNode) -> tuple[int, int]:
 
 @register("RP101")
 def build_fix(ctx: FileContext, subject: object) -> Fix | None:
-    run = subject
-    assert isinstance(run, Run)
+    assert isinstance(subject, Run)
+    return build_run_fix(ctx, subject)
+
+
+def build_run_fix(
+    ctx: FileContext,
+    run: Run,
+    moved: frozenset[int] = frozenset(),
+    extra: tuple[str, ...] = (),
+) -> Fix | None:
+    """The fix of ``run``. ``moved``: ids of statements between the commands that move
+    after ``execute()`` (result consumers, fixes/rp101_wider.py), each right after the
+    check and binding of the commands before it; ``extra``: unsafe reasons of the caller."""
     cmds = run.commands
     reasons: list[str] = []
     nl = ctx.newline
@@ -138,7 +149,7 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
         r_start, _ = ctx.span(run.statements[0])
         _, r_end = ctx.span(run.statements[-1])
         outside_names = set(_IDENT.findall(ctx.source[f_start:r_start] + ctx.source[r_end:f_end]))
-    failures = safety.unsafe_reasons(run, fn_scope, compounds, ctx.source, outside_names)
+    failures = [*safety.unsafe_reasons(run, fn_scope, compounds, ctx.source, outside_names), *extra]
 
     # ---- names --------------------------------------------------------------------
     # names in use where the pipeline variable will live (the function, else the module)
@@ -194,7 +205,21 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
     groups: list[tuple[list[str], str | None]] = []  # (slots to check, binding after them)
     pending_slots: dict[int, list[str]] = {}  # a statement's slots, until its last command
     to_check: list[str] = []
+    moved_after: dict[int, list[cst.BaseStatement]] = {}  # last command before them
+    last = -1
+    for stmt in run.statements:
+        if id(stmt) in moved:
+            moved_after.setdefault(last, []).append(stmt)
+        else:
+            last = max([last, *(i for i, c in enumerate(cmds) if c.stmt is stmt)])
     for i, c in enumerate(cmds):
+        if i - 1 in moved_after:
+            # consumers see the results bound, and run only if the original reached them
+            if to_check:
+                groups.append((to_check, None))
+                to_check = []
+            for stmt in moved_after[i - 1]:
+                groups.append(([], ctx.source[slice(*_line_text(ctx, stmt))]))
         if direct[i]:
             slot = _code(c.targets[0])
         else:
@@ -240,13 +265,16 @@ def build_fix(ctx: FileContext, subject: object) -> Fix | None:
             for gl in gap_lines:
                 out.append(inner + gl.strip() if gl.strip() else "")
         in_stmt = stmt_cmds.get(id(stmt))
-        if in_stmt is not None:
+        if id(stmt) in moved:
+            pass  # placed after execute()
+        elif in_stmt is not None:
             for k, cmd in enumerate(in_stmt):
                 spans = _command_spans(ctx, cmd)
                 text = pipe + ctx.source[spans.receiver_end : spans.call_end]
                 if not _has_multiline_string(text):
                     text = _reindent(text, unit, nl)
-                comment = cmd.stmt.trailing_whitespace.comment
+                trailing = getattr(cmd.stmt, "trailing_whitespace", None)  # not on an `if`
+                comment = trailing.comment if trailing is not None else None
                 if comment is not None and k == len(in_stmt) - 1:
                     text += "  " + comment.value
                 out.append(inner + text)

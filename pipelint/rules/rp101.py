@@ -71,12 +71,24 @@ class SequentialCommands(Rule):
 
 def _wider_fixer(run: Run) -> Callable[[FileContext], Fix | None] | None:
     """Conditional commands whose results are unused: the ``if`` moves into the pipeline
-    (fixes/rp101_conditional.py). The other shapes have no fix yet."""
+    (fixes/rp101_conditional.py); consumers and a tested last command: the consumers and
+    the test move after ``execute()``; nested commands: queued before their statement
+    (fixes/rp101_wider.py). The other shapes have no fix yet."""
     from pipelint.fixes.rp101_conditional import build_conditional_fix, offers_conditional_fix
+    from pipelint.fixes.rp101_wider import (
+        build_nested_fix,
+        build_wider_fix,
+        offers_nested_fix,
+        offers_wider_fix,
+    )
 
-    if not offers_conditional_fix(run):
-        return None
-    return lambda ctx: build_conditional_fix(ctx, run)
+    if offers_conditional_fix(run):
+        return lambda ctx: build_conditional_fix(ctx, run)
+    if offers_wider_fix(run):
+        return lambda ctx: build_wider_fix(ctx, run)
+    if offers_nested_fix(run):
+        return lambda ctx: build_nested_fix(ctx, run)
+    return None
 
 
 def _wider_message(run: Run) -> str:
