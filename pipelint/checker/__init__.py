@@ -4,6 +4,7 @@ rule becomes RP902 for that file only."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import tokenize
@@ -209,7 +210,11 @@ def _may_find(
         if project is not None:
             project.add_root(root)
             facts = project.facts
-        taint = Taint(tree, package, facts, config.client_names, solve=False)
+        share = None
+        if facts is not None:  # the same module imported elsewhere: one computation
+            digest = hashlib.blake2b(source.encode("utf-8", "surrogatepass"), digest_size=16)
+            share = (os.path.realpath(path), digest.digest(), package)
+        taint = Taint(tree, package, facts, config.client_names, solve=False, share=share)
         return needs_libcst(tree, source, taint, rule_needs(rules))
     except Exception:  # noqa: BLE001 - a screen that fails keeps the file: the full check decides
         return True
