@@ -228,6 +228,34 @@ def test_a_checked_files_facts_serve_its_importers(tmp_path: Path) -> None:
     assert parsed == [0, 1]
 
 
+def test_a_module_the_index_parsed_is_not_parsed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import libcst
+
+    conn = (
+        "import redis\nclient = redis.Redis()\ndef f():\n    client.get('a')\n    client.get('b')\n"
+    )
+    (tmp_path / "conn.py").write_text(conn)
+    cfg = Config(root=tmp_path, select=("RP",))
+    parses: list[object] = []
+    parse = libcst.parse_module
+
+    def counting(source: str | bytes, *args: object, **kwargs: object) -> libcst.Module:
+        parses.append(source)
+        return parse(source, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(libcst, "parse_module", counting)
+    for text, expected in ((conn, 1), (conn + "x = 1\n", 2)):  # another content: parsed
+        parses.clear()
+        project = ProjectIndex()
+        project.add_root(tmp_path)
+        assert project.lookup("conn.client", "value") is not None  # the index reads it
+        result = check_source(tmp_path / "conn.py", text, cfg, project)
+        assert result.parsed and [d.code for d in result.diagnostics] == ["RP101"]
+        assert len(parses) == expected
+
+
 # ---- gen_tree from an installed package -------------------------------------------------
 def test_gen_tree_without_fixtures_says_what_it_needs(tmp_path: Path) -> None:
     from click.testing import CliRunner

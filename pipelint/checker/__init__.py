@@ -46,10 +46,13 @@ TIMINGS: dict[str, float] = {"parse": 0.0, "analysis": 0.0}
 #: The speed-ups that may be turned off (tests compare findings with and without them;
 #: env ``PIPELINT_NO_SCREEN=1``): ``screen``, the ``ast`` screen before LibCST
 #: (``pipelint.project.screen``); ``project_facts``, the LibCST project index skipping
-#: modules whose ``ast`` facts export no possible client.
+#: modules whose ``ast`` facts export no possible client; ``shared_parse``, a checked
+#: file the project index already parsed (same content) is not parsed again, and a
+#: checked file's ``ast`` facts serve the files importing it.
 SPEEDUPS: dict[str, bool] = {
     "screen": not os.environ.get("PIPELINT_NO_SCREEN"),
     "project_facts": not os.environ.get("PIPELINT_NO_SCREEN"),
+    "shared_parse": not os.environ.get("PIPELINT_NO_SCREEN"),
 }
 
 
@@ -162,7 +165,10 @@ def check_source(
         if not _may_find(path, source, tree, config, project, rules):
             return result  # no finding possible: LibCST never sees the file
     try:
-        module = cst.parse_module(source)
+        known = None
+        if project is not None and SPEEDUPS["shared_parse"]:  # the index read it already?
+            known = project.parsed(path, source)
+        module = known if known is not None else cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
         if config.enabled("RP900", path):
             loc, message = _syntax_error(source, exc)
@@ -211,7 +217,7 @@ def _may_find(
             project.add_root(root)
             facts = project.facts
         share = None
-        if facts is not None:  # the same module imported elsewhere: one computation
+        if facts is not None and SPEEDUPS["shared_parse"]:  # imported elsewhere: one computation
             digest = hashlib.blake2b(source.encode("utf-8", "surrogatepass"), digest_size=16)
             share = (os.path.realpath(path), digest.digest(), package)
         taint = Taint(tree, package, facts, config.client_names, solve=False, share=share)
