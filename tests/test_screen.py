@@ -208,6 +208,54 @@ def test_project_facts_are_read_once_per_module(tmp_path: Path) -> None:
     assert facts.may_be_client("b.s") and facts.parsed == 2
 
 
+def test_a_checked_files_facts_serve_its_importers(tmp_path: Path) -> None:
+    a = "import redis\nr = redis.Redis()\ndef f():\n    r.get('a')\n    r.get('b')\n"
+    b = "from a import r\ndef g():\n    r.set('x', 1)\n    r.set('y', 2)\n"
+    (tmp_path / "a.py").write_text(a)
+    (tmp_path / "b.py").write_text(b)
+    cfg = Config(root=tmp_path, select=("RP",))
+    parsed = []
+    for a_text in (a, a + "s = r\n"):  # the file's content, then another (an editor's)
+        project = ProjectIndex()
+        project.add_root(tmp_path)
+        result_a = check_source(tmp_path / "a.py", a_text, cfg, project)
+        result_b = check_source(tmp_path / "b.py", b, cfg, project)
+        assert result_a.diagnostics and result_b.diagnostics
+        assert project.facts.may_be_client("a.r")
+        parsed.append(project.facts.parsed)
+    # the same content: a.py's facts come from its own screen, never read again;
+    # another content: the module is read from its file
+    assert parsed == [0, 1]
+
+
+def test_a_module_the_index_parsed_is_not_parsed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import libcst
+
+    conn = (
+        "import redis\nclient = redis.Redis()\ndef f():\n    client.get('a')\n    client.get('b')\n"
+    )
+    (tmp_path / "conn.py").write_text(conn)
+    cfg = Config(root=tmp_path, select=("RP",))
+    parses: list[object] = []
+    parse = libcst.parse_module
+
+    def counting(source: str | bytes, *args: object, **kwargs: object) -> libcst.Module:
+        parses.append(source)
+        return parse(source, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(libcst, "parse_module", counting)
+    for text, expected in ((conn, 1), (conn + "x = 1\n", 2)):  # another content: parsed
+        parses.clear()
+        project = ProjectIndex()
+        project.add_root(tmp_path)
+        assert project.lookup("conn.client", "value") is not None  # the index reads it
+        result = check_source(tmp_path / "conn.py", text, cfg, project)
+        assert result.parsed and [d.code for d in result.diagnostics] == ["RP101"]
+        assert len(parses) == expected
+
+
 # ---- gen_tree from an installed package -------------------------------------------------
 def test_gen_tree_without_fixtures_says_what_it_needs(tmp_path: Path) -> None:
     from click.testing import CliRunner

@@ -4,6 +4,7 @@ rule becomes RP902 for that file only."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import tokenize
@@ -45,10 +46,13 @@ TIMINGS: dict[str, float] = {"parse": 0.0, "analysis": 0.0}
 #: The speed-ups that may be turned off (tests compare findings with and without them;
 #: env ``PIPELINT_NO_SCREEN=1``): ``screen``, the ``ast`` screen before LibCST
 #: (``pipelint.project.screen``); ``project_facts``, the LibCST project index skipping
-#: modules whose ``ast`` facts export no possible client.
+#: modules whose ``ast`` facts export no possible client; ``shared_parse``, a checked
+#: file the project index already parsed (same content) is not parsed again, and a
+#: checked file's ``ast`` facts serve the files importing it.
 SPEEDUPS: dict[str, bool] = {
     "screen": not os.environ.get("PIPELINT_NO_SCREEN"),
     "project_facts": not os.environ.get("PIPELINT_NO_SCREEN"),
+    "shared_parse": not os.environ.get("PIPELINT_NO_SCREEN"),
 }
 
 
@@ -161,7 +165,10 @@ def check_source(
         if not _may_find(path, source, tree, config, project, rules):
             return result  # no finding possible: LibCST never sees the file
     try:
-        module = cst.parse_module(source)
+        known = None
+        if project is not None and SPEEDUPS["shared_parse"]:  # the index read it already?
+            known = project.parsed(path, source)
+        module = known if known is not None else cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
         if config.enabled("RP900", path):
             loc, message = _syntax_error(source, exc)
@@ -209,7 +216,11 @@ def _may_find(
         if project is not None:
             project.add_root(root)
             facts = project.facts
-        taint = Taint(tree, package, facts, config.client_names, solve=False)
+        share = None
+        if facts is not None and SPEEDUPS["shared_parse"]:  # imported elsewhere: one computation
+            digest = hashlib.blake2b(source.encode("utf-8", "surrogatepass"), digest_size=16)
+            share = (os.path.realpath(path), digest.digest(), package)
+        taint = Taint(tree, package, facts, config.client_names, solve=False, share=share)
         return needs_libcst(tree, source, taint, rule_needs(rules))
     except Exception:  # noqa: BLE001 - a screen that fails keeps the file: the full check decides
         return True

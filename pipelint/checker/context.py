@@ -170,17 +170,33 @@ class _Positions(Mapping[cst.CSTNode, CodeRange]):
                 for stmt in run.statements:
                     owner[stmt] = stmt
                 for c in run.commands:
-                    for n in (c.stmt, c.small, c.call, c.command_expr, c.value, c.receiver):
+                    for n in (c.stmt, c.small, c.command_expr, c.value, c.receiver):
                         owner.setdefault(n, c.stmt)
+                    _own_subtree(owner, c.call, c.stmt)  # its arguments (RP103 items)
                     for t in c.targets:
                         owner.setdefault(t, c.stmt)
             for loop in self.ctx.analysis.loops:  # loop facts (RP102-RP104)
                 owner.setdefault(loop.node, loop.stmt)
                 for c in loop.commands:
-                    for n in (c.call, c.receiver, c.command_expr, c.value):
+                    for n in (c.receiver, c.command_expr, c.value):
                         owner.setdefault(n, c.stmt)
+                    _own_subtree(owner, c.call, c.stmt)
                 if loop.consumer_node is not None:
                     owner.setdefault(loop.consumer_node, loop.stmt)
+                # the loop's header, which the fixes copy: targets, iterables, conditions
+                header: list[cst.CSTNode | None] = [
+                    loop.target,
+                    loop.iterable,
+                    getattr(loop.node, "target", None),
+                    getattr(loop.node, "iter", None),
+                ]
+                for_in = getattr(loop.node, "for_in", None)
+                while isinstance(for_in, cst.CompFor):
+                    header += [for_in.target, for_in.iter, *(i.test for i in for_in.ifs)]
+                    for_in = for_in.inner_for_in
+                for n in header:
+                    if n is not None:
+                        _own_subtree(owner, n, loop.stmt)
             self._owner = owner
         return self._owner.get(node)
 
@@ -274,6 +290,17 @@ class _Positions(Mapping[cst.CSTNode, CodeRange]):
         )
         module._codegen(state)
         self._computed = computed
+
+
+def _own_subtree(
+    owner: dict[cst.CSTNode, cst.CSTNode], node: cst.CSTNode, stmt: cst.CSTNode
+) -> None:
+    """``node`` and everything inside it belong to the statement ``stmt``."""
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        owner.setdefault(n, stmt)
+        todo.extend(n.children)
 
 
 def _leading_lines(stmt: cst.CSTNode) -> int:

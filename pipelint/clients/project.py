@@ -63,6 +63,9 @@ class ProjectIndex:
     _seen_roots: set[Path] = field(default_factory=set)
     _facts: ProjectFacts | None = None
     _paths: dict[tuple[str, int], Path | None] = field(default_factory=dict)
+    #: real path -> (content, LibCST module) of the modules read: a checked file that
+    #: was read here first is not parsed again (``parsed``)
+    _trees: dict[str, tuple[bytes, cst.Module]] = field(default_factory=dict)
 
     @property
     def facts(self) -> ProjectFacts:
@@ -79,6 +82,7 @@ class ProjectIndex:
         """Forget what was read of the project's modules (they may have changed)."""
         self._modules.clear()
         self._paths.clear()
+        self._trees.clear()
         self._facts = None
 
     def add_root(self, root: Path) -> None:
@@ -88,6 +92,17 @@ class ProjectIndex:
         resolved = Path(os.path.realpath(root))
         if resolved not in self.roots:
             self.roots.append(resolved)
+
+    def parsed(self, path: Path, source: str) -> cst.Module | None:
+        """The LibCST module of ``path`` if it was read here with this very content
+        (utf-8, as the checker parses it), else None: no file is parsed twice."""
+        hit = self._trees.get(os.path.realpath(path))
+        if hit is None or hit[1].encoding != "utf-8":
+            return None
+        data, tree = hit
+        if data != source.encode("utf-8", "surrogatepass"):
+            return None
+        return tree
 
     def module_path(self, module: str) -> Path | None:
         key = (module, len(self.roots))  # a new root may find a module not found before
@@ -194,6 +209,7 @@ class ProjectIndex:
             tree = cst.parse_module(data)
         except Exception:  # noqa: BLE001 - an unparseable module defines nothing we trust
             return _Module(None)
+        self._trees[os.path.realpath(path)] = (data, tree)
         package = module if path.name == "__init__.py" else module.rpartition(".")[0]
         index = build_scopes(tree, package, walrus=b":=" in data)
         return _Module(Resolver(index, self.client_names, self.lookup))

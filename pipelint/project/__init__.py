@@ -146,6 +146,27 @@ _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _TYPE_WORDS = ("Pipeline", "Script")
 
 
+#: Fields that hold only operators or a load/store context (nothing the walk reads).
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops"})
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """``ast.iter_child_nodes`` without the operator and context nodes (same order)."""
+    t = type(node)
+    fields = _FIELDS.get(t)
+    if fields is None:
+        fields = _FIELDS[t] = tuple(f for f in t._fields if f not in _LEAF_FIELDS)
+    out: list[ast.AST] = []
+    for name in fields:
+        value = getattr(node, name, None)
+        if type(value) is list:
+            out.extend(v for v in value if isinstance(v, ast.AST))
+        elif isinstance(value, ast.AST):
+            out.append(value)
+    return out
+
+
 @dataclass
 class CallSite:
     """A call, where it is: the enclosing functions/lambdas (innermost first) and
@@ -239,7 +260,7 @@ class _Collector:
                 )
                 self.bases.extend(bases)
                 ret = None
-                for child in ast.iter_child_nodes(node):
+                for child in _children(node):
                     body = isinstance(child, ast.stmt)
                     stack.append((child, None, body, scopes, in_loop))
                 continue
@@ -249,7 +270,7 @@ class _Collector:
                 self.bind(b, in_class)
             if t in _LOOPS:
                 in_loop = True
-            for child in ast.iter_child_nodes(node):
+            for child in _children(node):
                 stack.append((child, ret, in_class, scopes, in_loop))
 
     def bind(self, b: _Binding, in_class: bool) -> None:
@@ -330,9 +351,13 @@ class Taint:
         project: ProjectFacts | None,
         patterns: Sequence[str] = (),
         solve: bool = True,
+        share: tuple[str, bytes, str] | None = None,
     ) -> None:
         self.patterns = tuple(patterns)
         self.project = project
+        #: (path, content digest, package) of a checked file: its facts and those of
+        #: the same module imported by another file are one computation (no patterns)
+        self.share = share if project is not None and not self.patterns else None
         if isinstance(tree, _Collector):
             collector = tree
         else:
@@ -369,6 +394,19 @@ class Taint:
             self.module_names[name] = quals
             if any(self._import_may_be_client(q) for q in quals):
                 facts.names.add(name)
+        if self.share is not None and project is not None:
+            known = project.shared(self.share)
+            if known is not None:  # the same module, already solved as an import
+                self.facts = known
+                return
+        self._fixed_point()
+        if self.share is not None and project is not None:
+            project.share(self.share, facts)
+
+    def _fixed_point(self) -> None:
+        collector = self.collector
+        project = self.project
+        facts = self.facts
         # inherited attributes: those of the project classes a class derives from
         for base in collector.bases:
             chain = dotted(base)
@@ -532,6 +570,19 @@ class ProjectFacts:
         self._dirty: set[str] = set()  # modules that read facts still being computed
         self._trees: dict[str, tuple[ModuleFacts, _Collector, str]] = {}
         self.parsed = 0  # ast parses done (for tests and the bench)
+        #: (path, digest, package) -> facts: a checked file's, solved by the screen
+        self._shared: dict[tuple[str, bytes, str], ModuleFacts] = {}
+
+    def shared(self, key: tuple[str, bytes, str]) -> ModuleFacts | None:
+        """The facts of a module already solved with this content and package."""
+        return self._shared.get(key)
+
+    def share(self, key: tuple[str, bytes, str], facts: ModuleFacts) -> None:
+        """A checked file's facts (solved by the screen at the top level, no
+        ``client-names`` patterns): an import of the same module reads them."""
+        path = Path(key[0])
+        if not self._stack and self.may_define(path):
+            self._shared.setdefault(key, facts)
 
     def module(self, qualname: str) -> ModuleFacts | None:
         """The facts of a project module; None when ``qualname`` is not one.
@@ -606,21 +657,23 @@ class ProjectFacts:
             facts = ModuleFacts()  # the LibCST index reads nothing from it either
             self._by_module[qualname] = facts
             return facts
-        key = (str(path), hashlib.blake2b(data, digest_size=16).digest())
-        hit = self._facts.get(key)
+        digest = hashlib.blake2b(data, digest_size=16).digest()
+        key = (str(path), digest)
+        package = qualname if path.name == "__init__.py" else qualname.rpartition(".")[0]
+        hit = self._facts.get(key) or self._shared.get((str(path), digest, package))
         if hit is not None:
             self._by_module[qualname] = hit
             return hit
         facts = ModuleFacts()
         self._by_module[qualname] = facts  # what a cycle back to it sees meanwhile
         self._facts[key] = facts
+        self._shared.setdefault((str(path), digest, package), facts)
         try:
             tree = ast.parse(data)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             facts.everything = True  # LibCST may still read it: assume the worst
             return facts
         self.parsed += 1
-        package = qualname if path.name == "__init__.py" else qualname.rpartition(".")[0]
         collector = _Collector(package)
         collector.module(tree)
         self._trees[qualname] = (facts, collector, package)  # a cycle solves it again
