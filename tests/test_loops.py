@@ -195,3 +195,36 @@ def test_redis_version_setting(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         load_config(tmp_path)
     assert Config().fingerprint() != Config(redis_version="6.2").fingerprint()
+
+
+def test_a_loop_fix_never_shows_code_that_is_not_valid() -> None:
+    """A command inside a nested block of the loop body: the queueing loop could not hold
+    it, so the display-only fix shows no edit (it once showed a `for` with no body)."""
+    from pipelint.checker import check_source
+
+    source = textwrap.dedent(
+        """
+        import redis
+
+        r = redis.Redis()
+
+
+        def f(pairs):
+            found = []
+            for old, new in list(pairs):
+                if old:
+                    a = r.exists(old)
+                    b = r.exists(new)
+                    found.append((a, b))
+            return found
+        """
+    )
+    result = check_source(Path("t.py"), source, Config(root=Path(".")))
+    fixes = [d.fix for d in result.diagnostics if d.code == "RP102"]
+    assert fixes and fixes[0] is not None
+    assert fixes[0].applicability == "display-only"
+    for fix in fixes:
+        text = source
+        for e in sorted(fix.edits, key=lambda e: e.start, reverse=True):
+            text = text[: e.start] + e.content + text[e.end :]
+        cst.parse_module(text)

@@ -377,6 +377,11 @@ def _collect(lf: LoopFix) -> Fix | None:
     body = node.body.body
     if not all(isinstance(s, cst.SimpleStatementLine) for s in body):
         lf.display.append("the loop body has nested blocks")
+        # the queueing loop would only hold the commands of top-level statements: no
+        # edit is shown rather than one that is not valid code
+        if any(id(c.stmt) not in {id(s) for s in body} for c in lf.loop.commands):
+            _common_safety(lf)
+            return Fix(*lf.verdict(what), ())
     _common_safety(lf)
     tainted: set[str] = {w for c in loop.commands for w in c.writes}
     cmd_stmts = {id(c.stmt) for c in loop.commands}
