@@ -7,9 +7,16 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from pipelint.clients.scopes import dotted_name, iter_children
+from pipelint.clients.scopes import Scope, dotted_name, iter_children
 
-__all__ = ["drives_pipeline", "transaction_callbacks", "PIPELINE_METHODS"]
+__all__ = [
+    "drives_pipeline",
+    "on_a_pipeline",
+    "pipeline_callbacks",
+    "pipeline_takers",
+    "transaction_callbacks",
+    "PIPELINE_METHODS",
+]
 
 #: methods that make a receiver a pipeline being driven by this code
 PIPELINE_METHODS = frozenset(
@@ -88,3 +95,20 @@ def pipeline_takers(module: cst.Module) -> set[str]:
             if name is not None:
                 out.add(name.rsplit(".", 1)[-1])
     return out
+
+
+def pipeline_callbacks(module: cst.Module) -> set[str]:
+    """The functions of this module that run on a pipeline: passed to
+    ``r.transaction(func)`` or called with a pipeline."""
+    return transaction_callbacks(module) | pipeline_takers(module)
+
+
+def on_a_pipeline(scope: Scope, client_key: str, callbacks: set[str]) -> bool:
+    """Is ``client_key`` in ``scope`` a pipeline already? A function in ``callbacks``
+    (see ``pipeline_callbacks``), or one that calls ``multi``/``execute``/``watch`` on
+    the receiver, works on one: its commands are queued, not sent, so no round-trip
+    rule reports them."""
+    fn = scope.enclosing_function()
+    if fn is None:
+        return False
+    return fn.name in callbacks or drives_pipeline(fn.node, client_key)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from pipelint.analysis.receivers import (
-    drives_pipeline,
+    on_a_pipeline,
     pipeline_takers,
     transaction_callbacks,
 )
@@ -125,13 +125,8 @@ def _sequences(
 
 def _on_a_pipeline(run: Run, callbacks: set[str]) -> bool:
     """Is the receiver a pipeline already (``redis.Pipeline`` subclasses ``redis.Redis``)?
-    A function passed to ``r.transaction(func)``, one this module calls with a pipeline,
-    or one that calls ``multi``/``execute``/``watch`` on the receiver, works on one: its
-    commands are queued, not sent."""
-    fn = run.scope.enclosing_function()
-    if fn is None:
-        return False
-    return fn.name in callbacks or drives_pipeline(fn.node, run.client_key)
+    See ``analysis.receivers.on_a_pipeline``."""
+    return on_a_pipeline(run.scope, run.client_key, callbacks)
 
 
 def _covered(ctx: FileContext) -> set[int]:

@@ -55,11 +55,18 @@ class RoundTripInLoop(Rule):
 
     def check(self, ctx: FileContext) -> Iterator[Finding]:
         from pipelint.analysis.multikey import plan_loop
+        from pipelint.analysis.receivers import on_a_pipeline, pipeline_callbacks
 
         rp103 = ctx.config.enabled("RP103", ctx.path)
+        callbacks: set[str] | None = None
         for loop in ctx.analysis.loops:
             if not reported(loop):
                 continue
+            if loop.client_key is not None:
+                if callbacks is None:
+                    callbacks = pipeline_callbacks(ctx.module)
+                if on_a_pipeline(loop.scope, loop.client_key, callbacks):
+                    continue  # a pipeline already: the commands are queued, not sent
             if rp103 and plan_loop(loop, ctx.config) is not None:
                 continue  # RP103: one multi-key command does it
             callees, where = describe(loop)

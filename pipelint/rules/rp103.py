@@ -12,6 +12,7 @@ from pipelint.rules.rp102 import describe, reported
 
 if TYPE_CHECKING:
     from pipelint.checker.context import FileContext
+    from pipelint.clients.scopes import Scope
 
 __all__ = ["MultiKeyForm"]
 
@@ -24,12 +25,24 @@ class MultiKeyForm(Rule):
 
     def check(self, ctx: FileContext) -> Iterator[Finding]:
         from pipelint.analysis.multikey import plan_loop, plan_run
+        from pipelint.analysis.receivers import on_a_pipeline, pipeline_callbacks
+
+        callbacks: set[str] | None = None
+
+        def queued(scope: Scope, client_key: str | None) -> bool:
+            """Commands on a pipeline already: queued, not round trips (RP101 too)."""
+            nonlocal callbacks
+            if client_key is None:
+                return False
+            if callbacks is None:
+                callbacks = pipeline_callbacks(ctx.module)
+            return on_a_pipeline(scope, client_key, callbacks)
 
         for loop in ctx.analysis.loops:
             if not reported(loop):
                 continue
             plan = plan_loop(loop, ctx.config)
-            if plan is None:
+            if plan is None or queued(loop.scope, loop.client_key):
                 continue
             callees, where = describe(loop)
             multi = _command(plan.multi)
@@ -44,7 +57,7 @@ class MultiKeyForm(Rule):
             )
         for run in ctx.analysis.runs:
             plan = plan_run(run, ctx.config)
-            if plan is None:
+            if plan is None or queued(run.scope, run.client_key):
                 continue
             n = len(run.commands)
             message = (
