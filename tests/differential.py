@@ -52,28 +52,31 @@ def seed(r: redis.Redis) -> None:
         pipe.execute()
 
 
+def value_of(r: redis.Redis, key: Any, kind: str) -> Any:
+    """The value of ``key`` of type ``kind``, in a form that compares equal for equal
+    contents (sets and hashes sorted; a stream's entries without their ids)."""
+    if kind == "string":
+        return r.get(key)
+    if kind == "hash":
+        return sorted(r.hgetall(key).items())
+    if kind == "list":
+        return r.lrange(key, 0, -1)
+    if kind == "set":
+        return sorted(r.smembers(key))
+    if kind == "zset":
+        return r.zrange(key, 0, -1, withscores=True)
+    if kind == "stream":
+        return [fields for _id, fields in r.xrange(key)]
+    return None
+
+
 def keyspace(url: str) -> dict[str, tuple[str, str, bool]]:
     out: dict[str, tuple[str, str, bool]] = {}
     for db in (0, 1):
         r = redis.Redis.from_url(_db_url(url, db), decode_responses=True)
         for key in sorted(r.keys("*")):
             kind = r.type(key)
-            value: Any
-            if kind == "string":
-                value = r.get(key)
-            elif kind == "hash":
-                value = sorted(r.hgetall(key).items())
-            elif kind == "list":
-                value = r.lrange(key, 0, -1)
-            elif kind == "set":
-                value = sorted(r.smembers(key))
-            elif kind == "zset":
-                value = r.zrange(key, 0, -1, withscores=True)
-            elif kind == "stream":
-                value = [fields for _id, fields in r.xrange(key)]
-            else:
-                value = None
-            out[f"{db}:{key}"] = (kind, repr(value), r.ttl(key) > 0)
+            out[f"{db}:{key}"] = (kind, repr(value_of(r, key, kind)), r.ttl(key) > 0)
         r.close()
     return out
 

@@ -24,6 +24,7 @@ import redis
 import redis.asyncio
 
 from pipelint.server import RedisServer
+from tests.differential import value_of
 from tests.fixture_support import FIXTURES, fix_cases, fixed_text
 
 CASES = fix_cases()
@@ -66,22 +67,7 @@ def keyspace(r: redis.Redis) -> dict[bytes, tuple[str, Any, bool]]:
     out: dict[bytes, tuple[str, Any, bool]] = {}
     for key in sorted(r.keys("*")):
         kind = r.type(key).decode()
-        value: Any
-        if kind == "string":
-            value = r.get(key)
-        elif kind == "hash":
-            value = sorted(r.hgetall(key).items())
-        elif kind == "list":
-            value = r.lrange(key, 0, -1)
-        elif kind == "set":
-            value = sorted(r.smembers(key))
-        elif kind == "zset":
-            value = r.zrange(key, 0, -1, withscores=True)
-        elif kind == "stream":
-            value = [fields for _id, fields in r.xrange(key)]
-        else:
-            value = None
-        out[key] = (kind, value, r.ttl(key) > 0)
+        out[key] = (kind, value_of(r, key, kind), r.ttl(key) > 0)
     return out
 
 
