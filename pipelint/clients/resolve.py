@@ -355,25 +355,33 @@ class Resolver:
             return self.index.by_node.get(b.node)  # type: ignore[arg-type]
         return None
 
-    def class_is_client(self, cls: Scope) -> ClientInfo | None:
-        """A class of this module whose bases make its instances clients."""
-        key = (id(cls), "<client-class>")
+    def _memo(
+        self, key: tuple[int, str], compute: Callable[[], ClientInfo | None]
+    ) -> ClientInfo | None:
+        """``compute()`` once per ``key``; None while it is being computed (recursion)."""
         if key in self._attrs:
             return self._attrs[key]
         if key in self._active:
             return None
         self._active.add(key)
         try:
-            info = None
-            for base in cls.base_names:
-                info = self.client_class(base, cls.parent or cls)
-                if info is not None:
-                    info = ClientInfo(info.is_async, info.cluster, f"subclass {cls.name}")
-                    break
+            info = compute()
         finally:
             self._active.discard(key)
         self._attrs[key] = info
         return info
+
+    def class_is_client(self, cls: Scope) -> ClientInfo | None:
+        """A class of this module whose bases make its instances clients."""
+
+        def compute() -> ClientInfo | None:
+            for base in cls.base_names:
+                info = self.client_class(base, cls.parent or cls)
+                if info is not None:
+                    return ClientInfo(info.is_async, info.cluster, f"subclass {cls.name}")
+            return None
+
+        return self._memo((id(cls), "<client-class>"), compute)
 
     def value(
         self, expr: cst.BaseExpression, scope: Scope, *, awaited: bool = False
@@ -571,18 +579,7 @@ class Resolver:
             return None
         if factories.context_manager_kind(fn_scope.node) is None:
             return None
-        key = (id(fn_scope), "<yield>")
-        if key in self._attrs:
-            return self._attrs[key]
-        if key in self._active:
-            return None
-        self._active.add(key)
-        try:
-            info = self._yielded(fn_scope)
-        finally:
-            self._active.discard(key)
-        self._attrs[key] = info
-        return info
+        return self._memo((id(fn_scope), "<yield>"), lambda: self._yielded(fn_scope))
 
     def _yielded(self, fn_scope: Scope) -> ClientInfo | None:
         values = factories.yielded_values(fn_scope.node)  # type: ignore[arg-type]
@@ -644,18 +641,7 @@ class Resolver:
         if head != fn.self_name or not attr or "." in attr:
             return None
         cls = fn.method_of
-        key = (id(cls), f"<items:{attr}>")
-        if key in self._attrs:
-            return self._attrs[key]
-        if key in self._active:
-            return None
-        self._active.add(key)
-        try:
-            info = self._items(cls, attr)
-        finally:
-            self._active.discard(key)
-        self._attrs[key] = info
-        return info
+        return self._memo((id(cls), f"<items:{attr}>"), lambda: self._items(cls, attr))
 
     def _items(self, cls: Scope, attr: str) -> ClientInfo | None:
         binds = cls.attributes.get(attr)
